@@ -1,0 +1,104 @@
+//! The storage conformance suite: every [`EntityStore`] backend runs these checks in its
+//! own tests (`broker = { features = ["conformance"] }`), so all backends behave alike.
+
+use std::sync::Arc;
+
+use chrono::TimeZone;
+
+use crate::error::BrokerError;
+use crate::model::Entity;
+use crate::store::{Change, EntityStore, Prefilter};
+
+fn entity(id: &str, ty: &str) -> Entity {
+    let t = chrono::Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default();
+    Entity {
+        id: id.into(),
+        types: vec![ty.into()],
+        scopes: vec![],
+        created_at: t,
+        modified_at: t,
+        attrs: Default::default(),
+    }
+}
+
+fn put(e: Entity) -> Change {
+    Change::new(e.id.clone(), move |_| Ok(Some(e)))
+}
+
+/// Runs every check against `store`, which must be empty. Panics on the first failure.
+pub async fn run_all(store: Arc<dyn EntityStore>) {
+    writes_are_visible_and_ordered(&*store).await;
+    tenants_are_isolated(&*store).await;
+    failed_changes_leave_no_trace(&*store).await;
+    later_changes_see_earlier_ones(&*store).await;
+    prefilter_narrows(&*store).await;
+    reset_empties(&*store).await;
+}
+
+async fn writes_are_visible_and_ordered(s: &dyn EntityStore) {
+    let out = s.apply("t1", vec![put(entity("urn:b", "T")), put(entity("urn:a", "T"))]).await.unwrap();
+    assert!(out.iter().all(Result::is_ok));
+    assert!(out[0].as_ref().unwrap().before.is_none());
+    let all = s.scan("t1", &Prefilter::default()).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["urn:a", "urn:b"], "scan is ordered by id");
+    assert!(s.tenant_exists("t1").await.unwrap());
+    let out = s.apply("t1", vec![Change::new("urn:a", |_| Ok(None))]).await.unwrap();
+    assert!(out[0].as_ref().unwrap().after.is_none());
+    assert!(s.get("t1", "urn:a").await.unwrap().is_none());
+}
+
+async fn tenants_are_isolated(s: &dyn EntityStore) {
+    s.apply("t2", vec![put(entity("urn:x", "T"))]).await.unwrap();
+    assert!(s.get("t1", "urn:x").await.unwrap().is_none());
+    assert!(s.get("t2", "urn:x").await.unwrap().is_some());
+    assert!(!s.tenant_exists("never").await.unwrap());
+    let tenants = s.tenants().await.unwrap();
+    assert!(tenants.contains(&"t1".to_string()) && tenants.contains(&"t2".to_string()));
+}
+
+async fn failed_changes_leave_no_trace(s: &dyn EntityStore) {
+    let out = s
+        .apply("t3", vec![Change::new("urn:f", |_| Err(BrokerError::bad_data("no")))])
+        .await
+        .unwrap();
+    assert!(out[0].is_err());
+    assert!(s.get("t3", "urn:f").await.unwrap().is_none());
+    assert!(!s.tenant_exists("t3").await.unwrap(), "a tenant springs into existence only on a successful write");
+}
+
+async fn later_changes_see_earlier_ones(s: &dyn EntityStore) {
+    let out = s
+        .apply(
+            "t1",
+            vec![
+                put(entity("urn:c", "T")),
+                Change::new("urn:c", |cur| {
+                    let mut e = cur.cloned().ok_or_else(|| BrokerError::not_found("c"))?;
+                    e.types.push("U".into());
+                    Ok(Some(e))
+                }),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(out.iter().all(Result::is_ok));
+    let c = s.get("t1", "urn:c").await.unwrap().unwrap();
+    assert_eq!(c.types, ["T", "U"]);
+}
+
+async fn prefilter_narrows(s: &dyn EntityStore) {
+    s.apply("t4", vec![put(entity("urn:p1", "A")), put(entity("urn:p2", "B")), put(entity("urn:p3", "A"))])
+        .await
+        .unwrap();
+    let by_type = s.scan("t4", &Prefilter { any_type: Some(vec!["A".into()]), ..Default::default() }).await.unwrap();
+    assert_eq!(by_type.len(), 2);
+    let by_id = s.scan("t4", &Prefilter { ids: Some(vec!["urn:p2".into(), "urn:none".into()]), ..Default::default() }).await.unwrap();
+    assert_eq!(by_id.len(), 1);
+}
+
+async fn reset_empties(s: &dyn EntityStore) {
+    s.reset().await.unwrap();
+    assert!(s.tenants().await.unwrap().is_empty());
+    assert!(s.scan("t1", &Prefilter::default()).await.unwrap().is_empty());
+}

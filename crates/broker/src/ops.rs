@@ -1,0 +1,272 @@
+//! What each write operation does to one entity: pure functions on the model.
+
+use std::collections::BTreeMap;
+
+use jsonld::Context;
+use serde_json::{Map, Value};
+
+use crate::error::{BrokerError, Result};
+use crate::model::{Attribute, Entity, Timestamp};
+use crate::parse;
+
+/// Per-attribute outcome of an append or update (the spec's UpdateResult).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UpdateResult {
+    /// Expanded names of the attributes changed.
+    pub updated: Vec<String>,
+    /// Expanded names not changed, with the reason.
+    pub not_updated: Vec<(String, String)>,
+}
+
+impl UpdateResult {
+    /// Whether every attribute was changed.
+    pub fn complete(&self) -> bool {
+        self.not_updated.is_empty()
+    }
+}
+
+/// Puts `new` in place of the instance with the same datasetId, keeping its createdAt;
+/// returns whether one existed.
+fn put_instance(instances: &mut Vec<Attribute>, mut new: Attribute) -> bool {
+    match instances.iter_mut().find(|a| a.dataset_id == new.dataset_id) {
+        Some(old) => {
+            new.created_at = old.created_at;
+            *old = new;
+            true
+        }
+        None => {
+            instances.push(new);
+            false
+        }
+    }
+}
+
+/// Append Entity Attributes: adds or overwrites (unless `no_overwrite`) each instance.
+pub fn append(
+    e: &mut Entity,
+    attrs: BTreeMap<String, Vec<Attribute>>,
+    no_overwrite: bool,
+    now: Timestamp,
+) -> UpdateResult {
+    let mut result = UpdateResult::default();
+    for (name, new_instances) in attrs {
+        let instances = e.attrs.entry(name.clone()).or_default();
+        let mut changed = false;
+        for new in new_instances {
+            let exists = instances.iter().any(|a| a.dataset_id == new.dataset_id);
+            if exists && no_overwrite {
+                continue;
+            }
+            put_instance(instances, new);
+            changed = true;
+        }
+        if changed {
+            result.updated.push(name);
+        } else {
+            result.not_updated.push((name, "attribute exists and noOverwrite was given".into()));
+        }
+    }
+    if !result.updated.is_empty() {
+        e.modified_at = now;
+    }
+    result
+}
+
+/// Update Entity Attributes: overwrites only instances that exist.
+pub fn update_existing(
+    e: &mut Entity,
+    attrs: BTreeMap<String, Vec<Attribute>>,
+    now: Timestamp,
+) -> UpdateResult {
+    let mut result = UpdateResult::default();
+    for (name, new_instances) in attrs {
+        let Some(instances) = e.attrs.get_mut(&name) else {
+            result.not_updated.push((name, "attribute does not exist".into()));
+            continue;
+        };
+        let mut changed = false;
+        for new in new_instances {
+            if instances.iter().any(|a| a.dataset_id == new.dataset_id) {
+                put_instance(instances, new);
+                changed = true;
+            }
+        }
+        if changed {
+            result.updated.push(name);
+        } else {
+            result.not_updated.push((name, "no instance with that datasetId".into()));
+        }
+    }
+    if !result.updated.is_empty() {
+        e.modified_at = now;
+    }
+    result
+}
+
+/// Merges the members given in `frag` into `old` (partial attribute update and merge-patch):
+/// a value member replaces the value, metadata members replace theirs, sub-attributes are
+/// merged one by one, `urn:ngsi-ld:null` deletes a sub-attribute.
+pub fn merge_fragment(
+    old: &mut Attribute,
+    name: &str,
+    frag: &Value,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<()> {
+    let Some(obj) = frag.as_object() else {
+        // A bare value replaces the value of a Property.
+        let new = parse::attribute(name, name, frag, ctx, now)?;
+        old.value = new.value;
+        old.kind = new.kind;
+        old.modified_at = now;
+        return Ok(());
+    };
+    let mut probe = Map::new();
+    let kind = match obj.get("type") {
+        Some(t) => Some(t.clone()),
+        None => Some(old.kind.type_name().into()),
+    };
+    let member_given = ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"]
+        .into_iter()
+        .find(|m| obj.contains_key(*m));
+    if let Some(m) = member_given {
+        if let Some(k) = kind {
+            probe.insert("type".into(), k);
+        }
+        probe.insert(m.into(), obj.get(m).cloned().unwrap_or(Value::Null));
+        let parsed = parse::attribute(name, name, &Value::Object(probe), ctx, now)?;
+        old.kind = parsed.kind;
+        old.value = parsed.value;
+    } else if obj.get("type").is_some_and(|t| t.as_str() != Some(old.kind.type_name())) {
+        return Err(BrokerError::bad_data(format!(
+            "attribute '{name}': the type cannot change without a new value"
+        )));
+    }
+    // Metadata and sub-attributes: parse them through a complete attribute built from the
+    // (possibly new) value and the fragment's other members.
+    let mut meta = obj.clone();
+    for m in ["type", "value", "object", "languageMap", "vocab", "json", "valueList", "objectList"] {
+        meta.remove(m);
+    }
+    let mut subs_deleted = Vec::new();
+    for (k, v) in obj {
+        let null = v.as_str() == Some(parse::NGSI_LD_NULL)
+            || v.get("value").and_then(Value::as_str) == Some(parse::NGSI_LD_NULL);
+        if null {
+            subs_deleted.push(parse::attr_name(k, ctx)?);
+            meta.remove(k);
+        }
+    }
+    meta.insert("type".into(), old.kind.type_name().into());
+    meta.insert(old.kind.value_member().into(), old.value.clone());
+    let parsed_meta = parse::attribute(name, name, &Value::Object(meta), ctx, now)?;
+    if obj.contains_key("observedAt") {
+        old.observed_at = parsed_meta.observed_at;
+    }
+    if obj.contains_key("unitCode") {
+        old.unit_code = parsed_meta.unit_code;
+    }
+    if obj.contains_key("objectType") {
+        old.object_type = parsed_meta.object_type;
+    }
+    for (sub_name, sub) in parsed_meta.sub {
+        match old.sub.get_mut(&sub_name) {
+            Some(existing) => {
+                let created = existing.created_at;
+                *existing = sub;
+                existing.created_at = created;
+            }
+            None => {
+                old.sub.insert(sub_name, sub);
+            }
+        }
+    }
+    for d in subs_deleted {
+        old.sub.remove(&d);
+    }
+    old.modified_at = now;
+    Ok(())
+}
+
+/// Merge Entity: merge-patch semantics over the attributes of `body`.
+pub fn merge_entity(
+    e: &mut Entity,
+    body: &Map<String, Value>,
+    ctx: &Context,
+    now: Timestamp,
+) -> Result<()> {
+    const SKIP: [&str; 8] = ["@context", "id", "@id", "type", "@type", "createdAt", "modifiedAt", "deletedAt"];
+    if let Some(t) = body.get("type") {
+        for ty in parse::entity_types(Some(t), ctx)? {
+            if !e.types.contains(&ty) {
+                e.types.push(ty);
+            }
+        }
+    }
+    if let Some(s) = body.get("scope") {
+        e.scopes = parse::scopes(s)?;
+    }
+    for (name, frag) in body {
+        if SKIP.contains(&name.as_str()) || name == "scope" {
+            continue;
+        }
+        let expanded = parse::attr_name(name, ctx)?;
+        let is_null = frag.as_str() == Some(parse::NGSI_LD_NULL)
+            || frag.get("value").and_then(Value::as_str) == Some(parse::NGSI_LD_NULL)
+            || frag.get("object").and_then(Value::as_str) == Some(parse::NGSI_LD_NULL);
+        if is_null {
+            e.attrs.remove(&expanded);
+            continue;
+        }
+        let frags: Vec<&Value> = match frag {
+            Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => a.iter().collect(),
+            other => vec![other],
+        };
+        for f in frags {
+            let dataset = f.get("datasetId").and_then(Value::as_str);
+            let existing = e
+                .attrs
+                .get_mut(&expanded)
+                .and_then(|v| v.iter_mut().find(|a| a.dataset_id.as_deref() == dataset));
+            match existing {
+                Some(old) => merge_fragment(old, name, f, ctx, now)?,
+                None => {
+                    let new = parse::attribute(name, &expanded, f, ctx, now)?;
+                    e.attrs.entry(expanded.clone()).or_default().push(new);
+                }
+            }
+        }
+    }
+    e.modified_at = now;
+    Ok(())
+}
+
+/// Delete Entity Attribute: the default instance, one datasetId, or all instances.
+pub fn delete_attr(
+    e: &mut Entity,
+    name: &str,
+    dataset_id: Option<&str>,
+    delete_all: bool,
+    now: Timestamp,
+) -> Result<()> {
+    let Some(instances) = e.attrs.get_mut(name) else {
+        return Err(BrokerError::not_found(format!("attribute '{name}' not found")));
+    };
+    if delete_all {
+        e.attrs.remove(name);
+    } else {
+        let before = instances.len();
+        instances.retain(|a| a.dataset_id.as_deref() != dataset_id);
+        if instances.len() == before {
+            return Err(BrokerError::not_found(format!(
+                "attribute '{name}' has no instance with datasetId {}",
+                dataset_id.unwrap_or("(default)")
+            )));
+        }
+        if instances.is_empty() {
+            e.attrs.remove(name);
+        }
+    }
+    e.modified_at = now;
+    Ok(())
+}

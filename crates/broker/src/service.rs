@@ -1,0 +1,458 @@
+//! The broker: every NGSI-LD entity operation, on top of an [`EntityStore`].
+
+use std::sync::Arc;
+
+use jsonld::Context;
+use ngsild_proto::ErrorType;
+use serde_json::{Map, Value};
+
+use crate::error::{BrokerError, Result};
+use crate::model::{Entity, Timestamp};
+use crate::ops::{self, UpdateResult};
+use crate::query::EntityQuery;
+use crate::store::{Applied, Change, EntityStore};
+use crate::{Clock, parse};
+
+/// Limits an operator can set.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Default page size of queries.
+    pub default_limit: usize,
+    /// Largest page size a client may ask for.
+    pub max_limit: usize,
+    /// Largest number of entities in one batch request.
+    pub max_batch: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { default_limit: 20, max_limit: 1000, max_batch: 10_000 }
+    }
+}
+
+/// Who asks: the tenant ("" is the default tenant) and the active JSON-LD context.
+#[derive(Clone)]
+pub struct Scope {
+    /// The tenant.
+    pub tenant: String,
+    /// The active context of the request.
+    pub ctx: Arc<Context>,
+}
+
+/// One page of query results.
+pub struct Page {
+    /// The entities of the page.
+    pub entities: Vec<Arc<Entity>>,
+    /// How many entities matched in all.
+    pub total: usize,
+}
+
+/// The outcome of one entity in a batch operation.
+pub type BatchOutcome = std::result::Result<BatchSuccess, (String, BrokerError)>;
+
+/// A successful batch item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchSuccess {
+    /// The entity id.
+    pub id: String,
+    /// Whether the entity was newly created.
+    pub created: bool,
+}
+
+/// The NGSI-LD broker.
+#[derive(Clone)]
+pub struct Broker {
+    store: Arc<dyn EntityStore>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+}
+
+fn not_found(id: &str) -> BrokerError {
+    BrokerError::not_found(format!("entity '{id}' not found")).at(id)
+}
+
+impl Broker {
+    /// A broker over `store`.
+    pub fn new(store: Arc<dyn EntityStore>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
+        Self { store, clock, limits }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The store (for admin operations).
+    pub fn store(&self) -> &Arc<dyn EntityStore> {
+        &self.store
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Fails with NonexistentTenant if a named tenant was never written.
+    pub async fn check_tenant(&self, tenant: &str) -> Result<()> {
+        if tenant.is_empty() || self.store.tenant_exists(tenant).await? {
+            Ok(())
+        } else {
+            Err(BrokerError::new(ErrorType::NonexistentTenant, format!("tenant '{tenant}' does not exist")))
+        }
+    }
+
+    async fn apply_one(&self, tenant: &str, change: Change) -> Result<Applied> {
+        let mut out = self.store.apply(tenant, vec![change]).await?;
+        out.pop().unwrap_or_else(|| Err(BrokerError::internal("store returned no outcome")))
+    }
+
+    /// Create Entity.
+    pub async fn create(&self, s: &Scope, body: &Value) -> Result<String> {
+        let e = parse::entity(body, &s.ctx, self.now())?;
+        let id = e.id.clone();
+        self.apply_one(&s.tenant, create_change(e)).await?;
+        Ok(id)
+    }
+
+    /// Retrieve Entity.
+    pub async fn get(&self, s: &Scope, id: &str) -> Result<Arc<Entity>> {
+        check_id(id)?;
+        self.check_tenant(&s.tenant).await?;
+        self.store.get(&s.tenant, id).await?.ok_or_else(|| not_found(id))
+    }
+
+    /// Query Entities: one page, ordered by id, and the total.
+    pub async fn query(&self, s: &Scope, q: &EntityQuery, offset: usize, limit: usize) -> Result<Page> {
+        self.check_tenant(&s.tenant).await?;
+        let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        let mut total = 0;
+        let mut entities = Vec::with_capacity(limit.min(64));
+        for e in candidates {
+            if q.matches(&e) {
+                if total >= offset && entities.len() < limit {
+                    entities.push(e);
+                }
+                total += 1;
+            }
+        }
+        Ok(Page { entities, total })
+    }
+
+    /// Delete Entity.
+    pub async fn delete(&self, s: &Scope, id: &str) -> Result<()> {
+        check_id(id)?;
+        self.check_tenant(&s.tenant).await?;
+        let owned = id.to_owned();
+        self.apply_one(&s.tenant, Change::new(id, move |cur| match cur {
+            Some(_) => Ok(None),
+            None => Err(not_found(&owned)),
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    /// Replace Entity (PUT): keeps id and createdAt, replaces everything else.
+    pub async fn replace(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
+        check_id(id)?;
+        let mut body = body.clone();
+        if let Some(o) = body.as_object_mut() {
+            match o.get("id") {
+                Some(Value::String(given)) if given != id => {
+                    return Err(BrokerError::bad_data("the id in the body differs from the URL"));
+                }
+                _ => {
+                    o.insert("id".into(), id.into());
+                }
+            }
+        }
+        let new = parse::entity(&body, &s.ctx, self.now())?;
+        let owned = id.to_owned();
+        self.apply_one(&s.tenant, Change::new(id, move |cur| {
+            let cur = cur.ok_or_else(|| not_found(&owned))?;
+            let mut new = new;
+            new.created_at = cur.created_at;
+            Ok(Some(new))
+        }))
+        .await
+        .map(|_| ())
+    }
+
+    /// Applies `f` to an existing entity.
+    async fn modify<T: Send + 'static>(
+        &self,
+        s: &Scope,
+        id: &str,
+        f: impl FnOnce(&mut Entity, Timestamp) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        check_id(id)?;
+        self.check_tenant(&s.tenant).await?;
+        let now = self.now();
+        let owned = id.to_owned();
+        let slot = Arc::new(std::sync::Mutex::new(None));
+        let out = slot.clone();
+        self.apply_one(&s.tenant, Change::new(id, move |cur| {
+            let mut e = cur.ok_or_else(|| not_found(&owned))?.clone();
+            let r = f(&mut e, now)?;
+            if let Ok(mut g) = out.lock() {
+                *g = Some(r);
+            }
+            Ok(Some(e))
+        }))
+        .await?;
+        let r = slot.lock().ok().and_then(|mut g| g.take());
+        r.ok_or_else(|| BrokerError::internal("modification produced no result"))
+    }
+
+    /// Append Entity Attributes.
+    pub async fn append_attrs(&self, s: &Scope, id: &str, body: &Value, no_overwrite: bool) -> Result<UpdateResult> {
+        let obj = fragment(body)?;
+        let attrs = parse::attributes(obj, &s.ctx, self.now())?;
+        self.modify(s, id, move |e, now| Ok(ops::append(e, attrs, no_overwrite, now))).await
+    }
+
+    /// Update Entity Attributes (only existing ones).
+    pub async fn update_attrs(&self, s: &Scope, id: &str, body: &Value) -> Result<UpdateResult> {
+        let obj = fragment(body)?;
+        let attrs = parse::attributes(obj, &s.ctx, self.now())?;
+        self.modify(s, id, move |e, now| Ok(ops::update_existing(e, attrs, now))).await
+    }
+
+    /// Partial Attribute Update.
+    pub async fn patch_attr(&self, s: &Scope, id: &str, attr: &str, body: &Value) -> Result<()> {
+        let name = parse::attr_name(attr, &s.ctx)?;
+        fragment(body)?;
+        let (body, ctx, attr) = (body.clone(), s.ctx.clone(), attr.to_owned());
+        self.modify(s, id, move |e, now| {
+            let dataset = body.get("datasetId").and_then(Value::as_str);
+            let inst = e
+                .attrs
+                .get_mut(&name)
+                .and_then(|v| v.iter_mut().find(|a| a.dataset_id.as_deref() == dataset))
+                .ok_or_else(|| BrokerError::not_found(format!("attribute '{attr}' not found")))?;
+            ops::merge_fragment(inst, &attr, &body, &ctx, now)?;
+            e.modified_at = now;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Replace Entity Attribute (PUT).
+    pub async fn replace_attr(&self, s: &Scope, id: &str, attr: &str, body: &Value) -> Result<()> {
+        let name = parse::attr_name(attr, &s.ctx)?;
+        let instances = parse::attribute_instances(attr, &name, body, &s.ctx, self.now())?;
+        let attr = attr.to_owned();
+        self.modify(s, id, move |e, now| {
+            let existing = e
+                .attrs
+                .get_mut(&name)
+                .ok_or_else(|| BrokerError::not_found(format!("attribute '{attr}' not found")))?;
+            for mut new in instances {
+                match existing.iter_mut().find(|a| a.dataset_id == new.dataset_id) {
+                    Some(old) => {
+                        new.created_at = old.created_at;
+                        *old = new;
+                    }
+                    None => existing.push(new),
+                }
+            }
+            e.modified_at = now;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Delete Entity Attribute.
+    pub async fn delete_attr(&self, s: &Scope, id: &str, attr: &str, dataset_id: Option<String>, delete_all: bool) -> Result<()> {
+        let name = parse::attr_name(attr, &s.ctx)?;
+        self.modify(s, id, move |e, now| ops::delete_attr(e, &name, dataset_id.as_deref(), delete_all, now)).await
+    }
+
+    /// Merge Entity (PATCH /entities/{id}).
+    pub async fn merge(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
+        let obj = fragment(body)?.clone();
+        if let Some(Value::String(given)) = obj.get("id") {
+            if given != id {
+                return Err(BrokerError::bad_data("the id in the body differs from the URL"));
+            }
+        }
+        let ctx = s.ctx.clone();
+        self.modify(s, id, move |e, now| ops::merge_entity(e, &obj, &ctx, now)).await
+    }
+
+    /// Purge: deletes every entity matching `q`; returns how many were deleted.
+    pub async fn purge(&self, s: &Scope, q: &EntityQuery) -> Result<usize> {
+        self.check_tenant(&s.tenant).await?;
+        let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        let changes: Vec<Change> = candidates
+            .iter()
+            .filter(|e| q.matches(e))
+            .map(|e| Change::new(e.id.clone(), |_| Ok(None)))
+            .collect();
+        let n = changes.len();
+        if n > 0 {
+            self.store.apply(&s.tenant, changes).await?;
+        }
+        Ok(n)
+    }
+
+    /// Runs a batch: `make` turns each item into a change (or an error naming the entity).
+    async fn batch(&self, s: &Scope, items: Vec<std::result::Result<Change, (String, BrokerError)>>, created: impl Fn(&Applied) -> bool) -> Result<Vec<BatchOutcome>> {
+        if items.len() > self.limits.max_batch {
+            return Err(BrokerError::new(ErrorType::TooManyResults, format!("a batch may hold at most {} entities", self.limits.max_batch)));
+        }
+        let mut ids = Vec::new();
+        let mut changes = Vec::new();
+        let mut slots = Vec::with_capacity(items.len());
+        for item in items {
+            match item {
+                Ok(c) => {
+                    ids.push(c.id.clone());
+                    changes.push(c);
+                    slots.push(None);
+                }
+                Err(e) => slots.push(Some(Err(e))),
+            }
+        }
+        let mut applied = if changes.is_empty() { Vec::new() } else { self.store.apply(&s.tenant, changes).await? }.into_iter().zip(ids);
+        Ok(slots
+            .into_iter()
+            .map(|slot| match slot {
+                Some(done) => done,
+                None => match applied.next() {
+                    Some((Ok(a), id)) => Ok(BatchSuccess { id, created: created(&a) }),
+                    Some((Err(e), id)) => Err((id, e)),
+                    None => Err((String::new(), BrokerError::internal("store lost a batch outcome"))),
+                },
+            })
+            .collect())
+    }
+
+    /// Batch create.
+    pub async fn batch_create(&self, s: &Scope, items: &[Value]) -> Result<Vec<BatchOutcome>> {
+        let now = self.now();
+        let changes = items.iter().map(|b| parse::entity(b, &s.ctx, now).map(create_change).map_err(|e| (item_id(b), e))).collect();
+        self.batch(s, changes, |_| true).await
+    }
+
+    /// Batch upsert: `replace` replaces existing entities, otherwise their attributes are updated.
+    pub async fn batch_upsert(&self, s: &Scope, items: &[Value], update_mode: bool) -> Result<Vec<BatchOutcome>> {
+        let now = self.now();
+        let changes = items
+            .iter()
+            .map(|b| {
+                let e = parse::entity(b, &s.ctx, now).map_err(|e| (item_id(b), e))?;
+                Ok(Change::new(e.id.clone(), move |cur| {
+                    Ok(Some(match cur {
+                        None => e,
+                        Some(old) if update_mode => {
+                            let mut merged = old.clone();
+                            for t in &e.types {
+                                if !merged.types.contains(t) {
+                                    merged.types.push(t.clone());
+                                }
+                            }
+                            ops::append(&mut merged, e.attrs, false, now);
+                            merged.modified_at = now;
+                            merged
+                        }
+                        Some(old) => Entity { created_at: old.created_at, ..e },
+                    }))
+                }))
+            })
+            .collect();
+        self.batch(s, changes, |a| a.before.is_none()).await
+    }
+
+    /// Batch update: appends attributes to existing entities.
+    pub async fn batch_update(&self, s: &Scope, items: &[Value], no_overwrite: bool) -> Result<Vec<BatchOutcome>> {
+        let now = self.now();
+        let changes = items
+            .iter()
+            .map(|b| {
+                let e = parse::entity(b, &s.ctx, now).map_err(|e| (item_id(b), e))?;
+                let id = e.id.clone();
+                Ok(Change::new(e.id.clone(), move |cur| {
+                    let mut merged = cur.ok_or_else(|| not_found(&id))?.clone();
+                    let r = ops::append(&mut merged, e.attrs, no_overwrite, now);
+                    if !r.complete() && r.updated.is_empty() && !r.not_updated.is_empty() && no_overwrite {
+                        return Ok(Some(merged));
+                    }
+                    Ok(Some(merged))
+                }))
+            })
+            .collect();
+        self.batch(s, changes, |_| false).await
+    }
+
+    /// Batch merge.
+    pub async fn batch_merge(&self, s: &Scope, items: &[Value]) -> Result<Vec<BatchOutcome>> {
+        let changes = items
+            .iter()
+            .map(|b| {
+                let id = item_id(b);
+                let obj = b.as_object().cloned().ok_or_else(|| (id.clone(), BrokerError::bad_data("an entity must be a JSON object")))?;
+                if !parse::is_uri(&id) {
+                    return Err((id, BrokerError::bad_data("entity id missing or not a URI")));
+                }
+                let ctx = s.ctx.clone();
+                let now = self.now();
+                let owned = id.clone();
+                Ok(Change::new(id, move |cur| {
+                    let mut e = cur.ok_or_else(|| not_found(&owned))?.clone();
+                    ops::merge_entity(&mut e, &obj, &ctx, now)?;
+                    Ok(Some(e))
+                }))
+            })
+            .collect();
+        self.batch(s, changes, |_| false).await
+    }
+
+    /// Batch delete.
+    pub async fn batch_delete(&self, s: &Scope, ids: &[Value]) -> Result<Vec<BatchOutcome>> {
+        let changes = ids
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(id) if parse::is_uri(id) => {
+                    let owned = id.to_owned();
+                    Ok(Change::new(id, move |cur| match cur {
+                        Some(_) => Ok(None),
+                        None => Err(not_found(&owned)),
+                    }))
+                }
+                _ => Err((v.as_str().unwrap_or_default().to_owned(), BrokerError::bad_data("entity ids must be URIs"))),
+            })
+            .collect();
+        self.batch(s, changes, |_| false).await
+    }
+
+    /// Every entity of the tenant that matches `q` (no paging), for discovery endpoints.
+    pub async fn all(&self, s: &Scope, q: &EntityQuery) -> Result<Vec<Arc<Entity>>> {
+        self.check_tenant(&s.tenant).await?;
+        let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        Ok(candidates.into_iter().filter(|e| q.matches(e)).collect())
+    }
+}
+
+fn create_change(e: Entity) -> Change {
+    let id = e.id.clone();
+    Change::new(id.clone(), move |cur| match cur {
+        Some(_) => Err(BrokerError::exists(format!("entity '{id}' already exists")).at(id)),
+        None => Ok(Some(e)),
+    })
+}
+
+fn item_id(v: &Value) -> String {
+    v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+fn fragment(body: &Value) -> Result<&Map<String, Value>> {
+    body.as_object().ok_or_else(|| BrokerError::bad_data("the body must be a JSON object"))
+}
+
+/// Rejects ids in URLs that are not URIs.
+pub fn check_id(id: &str) -> Result<()> {
+    if parse::is_uri(id) {
+        Ok(())
+    } else {
+        Err(BrokerError::bad_data(format!("'{id}' is not a valid entity id (a URI)")))
+    }
+}

@@ -1,0 +1,88 @@
+//! The storage seam for entities: domain-shaped, small, implemented by every backend.
+//!
+//! A backend keeps entities per tenant and applies *changes*: pure functions from the current
+//! state of one entity to its next state. The backend runs each change inside its own
+//! transaction machinery, so read-modify-write is atomic per entity without the broker
+//! holding locks, and several requests' changes may share one durable commit (group commit).
+//! A backend returns only after the changes are durable according to its durability mode.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::BrokerError;
+use crate::model::Entity;
+
+/// Computes an entity's next state from its current one: `Ok(Some(e))` stores `e`,
+/// `Ok(None)` deletes the entity (a no-op if it did not exist), `Err` leaves it untouched.
+pub type Mutation = Box<dyn FnOnce(Option<&Entity>) -> Result<Option<Entity>, BrokerError> + Send>;
+
+/// One change to one entity.
+pub struct Change {
+    /// The entity the change concerns.
+    pub id: String,
+    /// How its state changes.
+    pub mutate: Mutation,
+}
+
+impl Change {
+    /// A change of entity `id`.
+    pub fn new(
+        id: impl Into<String>,
+        mutate: impl FnOnce(Option<&Entity>) -> Result<Option<Entity>, BrokerError> + Send + 'static,
+    ) -> Self {
+        Self { id: id.into(), mutate: Box::new(mutate) }
+    }
+}
+
+/// The states before and after a change that was applied.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// State before the change.
+    pub before: Option<Arc<Entity>>,
+    /// State after the change (`None` = deleted).
+    pub after: Option<Arc<Entity>>,
+}
+
+/// What the store can narrow down by itself before the evaluator looks at entities.
+#[derive(Debug, Clone, Default)]
+pub struct Prefilter {
+    /// Only these ids.
+    pub ids: Option<Vec<String>>,
+    /// Only entities having at least one of these (expanded) types.
+    pub any_type: Option<Vec<String>>,
+}
+
+/// Failure of the storage machinery itself (not of a change's own validation).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failure: {0}")]
+pub struct StoreError(pub String);
+
+impl From<StoreError> for BrokerError {
+    fn from(e: StoreError) -> Self {
+        BrokerError::internal(e.0)
+    }
+}
+
+/// Entities, per tenant.
+#[async_trait]
+pub trait EntityStore: Send + Sync + 'static {
+    /// Whether the tenant has ever been written to.
+    async fn tenant_exists(&self, tenant: &str) -> Result<bool, StoreError>;
+    /// All tenants, sorted.
+    async fn tenants(&self) -> Result<Vec<String>, StoreError>;
+    /// One entity.
+    async fn get(&self, tenant: &str, id: &str) -> Result<Option<Arc<Entity>>, StoreError>;
+    /// The entities that pass `pre`, ordered by id. The broker's evaluator does the rest.
+    async fn scan(&self, tenant: &str, pre: &Prefilter) -> Result<Vec<Arc<Entity>>, StoreError>;
+    /// Applies `changes` in order (later ones see earlier ones), durably, creating the tenant
+    /// if needed. Returns one outcome per change, in order. The tenant is created only if at
+    /// least one change succeeds.
+    async fn apply(
+        &self,
+        tenant: &str,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Result<Applied, BrokerError>>, StoreError>;
+    /// Deletes everything (the conformance suite's reset hook).
+    async fn reset(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,150 @@
+//! `/ngsi-ld/v1/entityOperations/*`: batch create, upsert, update, merge, delete and query.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use broker::query::{EntityQuery, EntitySelector};
+use broker::service::BatchOutcome;
+use regex::Regex;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, problem};
+use crate::extract::{Accept, ReadReq, WriteReq};
+use crate::params::{self, Params};
+use crate::respond;
+
+fn items(body: &Value) -> ApiResult<&[Value]> {
+    match body {
+        Value::Array(a) if !a.is_empty() => Ok(a),
+        Value::Array(_) => Err(ApiError::bad_data("a batch needs at least one entity")),
+        _ => Err(ApiError::bad_data("a batch body must be a JSON array")),
+    }
+}
+
+/// 201 with the created ids, 204, or 207 with per-entity outcomes.
+fn respond_batch(outcomes: Vec<BatchOutcome>, created_status: bool) -> Response {
+    let mut success = Vec::new();
+    let mut created = Vec::new();
+    let mut errors = Vec::new();
+    for o in outcomes {
+        match o {
+            Ok(s) => {
+                if s.created {
+                    created.push(Value::String(s.id.clone()));
+                }
+                success.push(Value::String(s.id));
+            }
+            Err((id, e)) => errors.push(json!({ "entityId": id, "error": problem(&e) })),
+        }
+    }
+    if !errors.is_empty() {
+        let body = json!({ "success": success, "errors": errors });
+        return respond::body(StatusCode::MULTI_STATUS, body, Accept::Json, &Value::Null);
+    }
+    if created_status && !created.is_empty() {
+        return respond::body(StatusCode::CREATED, Value::Array(created), Accept::Json, &Value::Null);
+    }
+    respond::status(StatusCode::NO_CONTENT)
+}
+
+/// POST /entityOperations/{op}
+pub async fn operation(
+    State(st): State<AppState>,
+    Path(op): Path<String>,
+    Query(p): Query<Params>,
+    req: WriteReq,
+) -> ApiResult<Response> {
+    let s = &req.scope;
+    let o = params::options(&p)?;
+    let b = &st.broker;
+    Ok(match op.as_str() {
+        "create" => respond_batch(b.batch_create(s, items(&req.body)?).await?, true),
+        "upsert" => respond_batch(b.batch_upsert(s, items(&req.body)?, o.update).await?, true),
+        "update" => respond_batch(b.batch_update(s, items(&req.body)?, o.no_overwrite).await?, false),
+        "merge" => respond_batch(b.batch_merge(s, items(&req.body)?).await?, false),
+        "delete" => respond_batch(b.batch_delete(s, items(&req.body)?).await?, false),
+        "query" => return query(st, p, req).await,
+        other => {
+            return Err(ApiError::new(
+                ngsild_proto::ErrorType::ResourceNotFound,
+                format!("no entity operation '{other}'"),
+            ));
+        }
+    })
+}
+
+/// POST /entityOperations/query: the Query data type in the body.
+async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
+    let ctx = &req.scope.ctx;
+    let body = req.body.as_object().ok_or_else(|| ApiError::bad_data("the query must be a JSON object"))?;
+    if body.get("type").and_then(Value::as_str) != Some("Query") {
+        return Err(ApiError::bad_data("the query's type must be 'Query'"));
+    }
+    let mut q = EntityQuery::default();
+    if let Some(list) = body.get("entities") {
+        let list = list.as_array().ok_or_else(|| ApiError::bad_data("'entities' must be an array"))?;
+        for sel in list {
+            let mut s = EntitySelector::default();
+            if let Some(id) = sel.get("id") {
+                let id = id.as_str().ok_or_else(|| ApiError::bad_data("selector id must be a string"))?;
+                broker::service::check_id(id)?;
+                s.id = Some(id.to_owned());
+            }
+            if let Some(pat) = sel.get("idPattern").and_then(Value::as_str) {
+                s.id_pattern = Some(Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))?);
+            }
+            if let Some(t) = sel.get("type").and_then(Value::as_str) {
+                let mut te = ngsild_query::parse_type_expr(t)?;
+                te.map_names(&mut |n| ctx.expand_term(n));
+                s.types = Some(te);
+            }
+            q.selectors.push(s);
+        }
+    }
+    if let Some(attrs) = body.get("attrs") {
+        let list = attrs.as_array().ok_or_else(|| ApiError::bad_data("'attrs' must be an array"))?;
+        q.attrs = Some(
+            list.iter()
+                .map(|a| a.as_str().map(|s| ctx.expand_term(s)).ok_or_else(|| ApiError::bad_data("attribute names must be strings")))
+                .collect::<ApiResult<_>>()?,
+        );
+    }
+    if let Some(text) = body.get("q").and_then(Value::as_str) {
+        let mut expr = ngsild_query::parse_q(text)?;
+        expr.map_names(&mut |n| ctx.expand_term(n));
+        q.q = Some(expr);
+    }
+    if let Some(s) = body.get("scopeQ").and_then(Value::as_str) {
+        q.scope = Some(ngsild_query::parse_scope_q(s)?);
+    }
+    if let Some(g) = body.get("geoQ") {
+        let rel = g.get("georel").and_then(Value::as_str).ok_or_else(|| ApiError::bad_data("geoQ needs georel"))?;
+        let geom = g.get("geometry").and_then(Value::as_str).ok_or_else(|| ApiError::bad_data("geoQ needs geometry"))?;
+        let coords = match g.get("coordinates") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => return Err(ApiError::bad_data("geoQ needs coordinates")),
+        };
+        let mut gq = ngsild_query::parse_geo_query(rel, geom, &coords, g.get("geoproperty").and_then(Value::as_str))?;
+        gq.geoproperty = ctx.expand_term(&gq.geoproperty);
+        q.geo = Some(gq);
+    }
+    let mut render_params = p.clone();
+    if let Some(Value::String(l)) = body.get("lang") {
+        render_params.insert("lang".into(), l.clone());
+    }
+    if let Some(attrs) = body.get("attrs").and_then(Value::as_array) {
+        let names: Vec<&str> = attrs.iter().filter_map(Value::as_str).collect();
+        render_params.insert("attrs".into(), names.join(","));
+    }
+    let opts = params::render_options(&render_params, ctx)?;
+    let limits = st.broker.limits();
+    let (offset, limit) = params::paging(&p, limits.default_limit, limits.max_limit)?;
+    let count = params::count(&p)?;
+    let page = st.broker.query(&req.scope, &q, offset, limit).await?;
+    let ctx_ref = Value::String(ctx.core_url().to_owned());
+    let read = ReadReq { scope: req.scope.clone(), accept: req.accept, ctx_ref };
+    let resp = crate::entities::render_page(&page.entities, &render_params, &read, &opts);
+    Ok(if count { respond::with_count(resp, page.total) } else { resp })
+}

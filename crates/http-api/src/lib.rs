@@ -1,0 +1,153 @@
+//! The HTTP face of Quartier: the NGSI-LD API, health, OpenAPI and admin endpoints.
+//!
+//! Only this crate produces HTTP responses. Handlers are thin: they extract tenant, context
+//! and parameters ([`extract`], [`params`]), call the [`broker::Broker`], and render
+//! ([`respond`]). Every failure, including extractor rejections and unknown routes, leaves as
+//! an NGSI-LD ProblemDetails ([`error`]).
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod batch;
+pub mod contexts;
+pub mod discovery;
+pub mod entities;
+pub mod error;
+pub mod extract;
+pub mod params;
+pub mod respond;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use broker::Broker;
+use jsonld::ContextRegistry;
+use ngsild_proto::ErrorType;
+
+use crate::error::ApiError;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Whether `POST /admin/reset` (wipe everything) is served; for conformance runs only.
+    pub admin_reset: bool,
+    /// The base URL under which this broker is reachable (for hosted context URLs).
+    pub public_base: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: 2 * 1024 * 1024, admin_reset: false, public_base: "http://localhost:1026".into() }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The broker.
+    pub broker: Broker,
+    /// JSON-LD contexts.
+    pub contexts: ContextRegistry,
+    /// HTTP settings.
+    pub config: Arc<HttpConfig>,
+}
+
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/entities", get(entities::query).post(entities::create).delete(entities::purge))
+        .route(
+            "/entities/{id}",
+            get(entities::retrieve).delete(entities::delete).put(entities::replace).patch(entities::merge),
+        )
+        .route("/entities/{id}/attrs", post(entities::append_attrs).patch(entities::update_attrs))
+        .route("/entities/{id}/attrs/", post(entities::append_attrs).patch(entities::update_attrs))
+        .route(
+            "/entities/{id}/attrs/{attr}",
+            axum::routing::patch(entities::patch_attr).put(entities::replace_attr).delete(entities::delete_attr),
+        )
+        .route("/entityOperations/{op}", post(batch::operation))
+        .route("/entityOperations/{op}/", post(batch::operation))
+        .route("/types", get(discovery::types))
+        .route("/types/{ty}", get(discovery::type_info))
+        .route("/attributes", get(discovery::attributes))
+        .route("/attributes/{attr}", get(discovery::attribute_info))
+        .route("/jsonldContexts", get(contexts::list).post(contexts::add))
+        .route("/jsonldContexts/{id}", get(contexts::retrieve).delete(contexts::delete));
+    Router::new()
+        .nest("/ngsi-ld/v1", v1)
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .route("/admin/reset", post(admin_reset))
+        .fallback(not_found)
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .with_state(state)
+}
+
+async fn health() -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+}
+
+async fn openapi() -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn admin_reset(State(st): State<AppState>) -> Result<StatusCode, ApiError> {
+    if !st.config.admin_reset {
+        return Err(ApiError::new(ErrorType::ResourceNotFound, "the admin reset is not enabled"));
+    }
+    st.broker.store().reset().await.map_err(|e| ApiError(e.into()))?;
+    for info in st.contexts.list(None) {
+        // Core contexts refuse deletion; everything else goes.
+        let _ = st.contexts.delete(&info.url, false).await;
+    }
+    tracing::warn!("all data was wiped through /admin/reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorType::ResourceNotFound, "no such resource")
+}
+
+/// Turns axum's own plain-text rejections (405, path or query decoding errors) into
+/// ProblemDetails, so a client never sees a non-NGSI-LD error body.
+async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return resp;
+    }
+    let kind = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ErrorType::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorType::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorType::UnsupportedMediaType,
+        StatusCode::NOT_FOUND => ErrorType::ResourceNotFound,
+        s if s.is_server_error() => ErrorType::InternalError,
+        _ => ErrorType::BadRequestData,
+    };
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).trim().to_owned();
+    let mut out = ApiError::new(kind, if detail.is_empty() { status.to_string() } else { detail }).into_response();
+    *out.status_mut() = status;
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    out
+}

@@ -1,0 +1,201 @@
+//! URL query parameters of the entity endpoints, turned into the broker's query and
+//! rendering options with every name expanded.
+
+use std::collections::{HashMap, HashSet};
+
+use broker::query::{EntityQuery, EntitySelector};
+use broker::render::{Format, Projection, RenderOptions};
+use jsonld::Context;
+use regex::Regex;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Raw query parameters (last value wins; NGSI-LD does not repeat parameters).
+pub type Params = HashMap<String, String>;
+
+/// The `options` / `format` flags.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// Representation asked for.
+    pub format: Format,
+    /// `sysAttrs`.
+    pub sys_attrs: bool,
+    /// `noOverwrite`.
+    pub no_overwrite: bool,
+    /// `update` (batch upsert).
+    pub update: bool,
+    /// `replace` (batch upsert).
+    pub replace: bool,
+}
+
+/// Reads `options` and `format`.
+pub fn options(p: &Params) -> ApiResult<Options> {
+    let mut o = Options::default();
+    let mut formats = Vec::new();
+    if let Some(list) = p.get("options") {
+        for opt in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match opt {
+                "keyValues" | "simplified" => formats.push(Format::KeyValues),
+                "concise" => formats.push(Format::Concise),
+                "normalized" => formats.push(Format::Normalized),
+                "sysAttrs" => o.sys_attrs = true,
+                "noOverwrite" => o.no_overwrite = true,
+                "update" => o.update = true,
+                "replace" => o.replace = true,
+                "temporalValues" | "aggregatedValues" | "audit" => {}
+                other => return Err(ApiError::bad_data(format!("unknown option '{other}'"))),
+            }
+        }
+    }
+    if let Some(f) = p.get("format") {
+        formats.push(match f.as_str() {
+            "keyValues" | "simplified" => Format::KeyValues,
+            "concise" => Format::Concise,
+            "normalized" => Format::Normalized,
+            other => return Err(ApiError::bad_data(format!("unknown format '{other}'"))),
+        });
+    }
+    formats.dedup();
+    if formats.len() > 1 {
+        // keyValues wins over concise over normalized when several are named (as clients expect).
+        formats.sort_by_key(|f| match f {
+            Format::KeyValues => 0,
+            Format::Concise => 1,
+            Format::Normalized => 2,
+        });
+    }
+    o.format = formats.first().copied().unwrap_or_default();
+    if o.update && o.replace {
+        return Err(ApiError::bad_data("options 'update' and 'replace' exclude each other"));
+    }
+    Ok(o)
+}
+
+fn expand_list(list: &str, ctx: &Context) -> ApiResult<Vec<String>> {
+    Ok(ngsild_query::parse_attr_list(list)?
+        .into_iter()
+        .map(|n| if n == "id" || n == "type" { n } else { ctx.expand_term(&n) })
+        .collect())
+}
+
+/// Reads `attrs`, `pick`, `omit`, `lang`, `options` into rendering options.
+pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
+    let o = options(p)?;
+    let mut projection = Projection::default();
+    if let Some(attrs) = p.get("attrs") {
+        let mut set: HashSet<String> = expand_list(attrs, ctx)?.into_iter().collect();
+        set.insert("id".into());
+        set.insert("type".into());
+        projection.pick = Some(set);
+    }
+    if let Some(pick) = p.get("pick") {
+        if p.contains_key("attrs") {
+            return Err(ApiError::bad_data("'pick' and 'attrs' cannot be used together"));
+        }
+        projection.pick = Some(expand_list(pick, ctx)?.into_iter().collect());
+    }
+    if let Some(omit) = p.get("omit") {
+        if p.contains_key("pick") {
+            return Err(ApiError::bad_data("'pick' and 'omit' cannot be used together"));
+        }
+        projection.omit = expand_list(omit, ctx)?.into_iter().collect();
+    }
+    Ok(RenderOptions { format: o.format, sys_attrs: o.sys_attrs, projection, lang: p.get("lang").cloned() })
+}
+
+/// Reads the filter parameters of Query Entities. `require_filter` enforces the spec's rule
+/// that a query names at least one of type, attrs, q, geo-query or id/idPattern/scopeQ.
+pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResult<EntityQuery> {
+    let mut q = EntityQuery::default();
+    let types = match p.get("type") {
+        Some(t) => {
+            let mut te = ngsild_query::parse_type_expr(t)?;
+            te.map_names(&mut |n| ctx.expand_term(n));
+            Some(te)
+        }
+        None => None,
+    };
+    let pattern = match p.get("idPattern") {
+        Some(pat) => Some(Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))?),
+        None => None,
+    };
+    let ids: Vec<String> = match p.get("id") {
+        Some(list) => list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        None => Vec::new(),
+    };
+    for id in &ids {
+        broker::service::check_id(id)?;
+    }
+    if ids.is_empty() {
+        if types.is_some() || pattern.is_some() {
+            q.selectors.push(EntitySelector { id: None, id_pattern: pattern, types });
+        }
+    } else {
+        for id in ids {
+            q.selectors.push(EntitySelector { id: Some(id), id_pattern: pattern.clone(), types: types.clone() });
+        }
+    }
+    if let Some(attrs) = p.get("attrs") {
+        q.attrs = Some(expand_list(attrs, ctx)?);
+    }
+    if let Some(text) = p.get("q") {
+        let mut expr = ngsild_query::parse_q(text)?;
+        expr.map_names(&mut |n| ctx.expand_term(n));
+        q.q = Some(expr);
+    }
+    if let Some(s) = p.get("scopeQ") {
+        q.scope = Some(ngsild_query::parse_scope_q(s)?);
+    }
+    q.geo = geo_query(p, ctx)?;
+    let filtered = !q.selectors.is_empty() || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
+    if require_filter && !filtered {
+        return Err(ApiError::bad_data(
+            "a query must name at least one of: id, idPattern, type, attrs, q, a geo-query, scopeQ",
+        ));
+    }
+    Ok(q)
+}
+
+fn geo_query(p: &Params, ctx: &Context) -> ApiResult<Option<ngsild_query::GeoQuery>> {
+    let (rel, geom, coords) = (p.get("georel"), p.get("geometry"), p.get("coordinates"));
+    match (rel, geom, coords) {
+        (None, None, None) => Ok(None),
+        (Some(r), Some(g), Some(c)) => {
+            let mut gq = ngsild_query::parse_geo_query(r, g, c, p.get("geoproperty").map(String::as_str))?;
+            gq.geoproperty = ctx.expand_term(&gq.geoproperty);
+            Ok(Some(gq))
+        }
+        _ => Err(ApiError::bad_data("a geo-query needs georel, geometry and coordinates together")),
+    }
+}
+
+/// Reads `limit` and `offset` against the operator's limits.
+pub fn paging(p: &Params, default_limit: usize, max_limit: usize) -> ApiResult<(usize, usize)> {
+    let num = |name: &str| -> ApiResult<Option<usize>> {
+        match p.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .parse::<usize>()
+                .map(Some)
+                .map_err(|_| ApiError::bad_data(format!("'{name}' must be a non-negative integer"))),
+        }
+    };
+    let limit = num("limit")?.unwrap_or(default_limit);
+    let offset = num("offset")?.unwrap_or(0);
+    if limit > max_limit {
+        return Err(ApiError::new(
+            ngsild_proto::ErrorType::TooManyResults,
+            format!("limit {limit} exceeds the maximum of {max_limit}"),
+        ));
+    }
+    Ok((offset, limit))
+}
+
+/// Whether `count=true`.
+pub fn count(p: &Params) -> ApiResult<bool> {
+    match p.get("count").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_data(format!("count must be true or false, not '{other}'"))),
+    }
+}

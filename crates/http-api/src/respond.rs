@@ -1,0 +1,92 @@
+//! Building responses: media type, `Link` header or `@context` member, GeoJSON.
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ngsild_proto::{headers, media};
+use serde_json::{Map, Value};
+
+use crate::extract::Accept;
+
+/// The `Link` header value naming a context URL.
+pub fn link_value(url: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "<{url}>; rel=\"{}\"; type=\"{}\"",
+        headers::LINK_REL_CONTEXT,
+        media::JSON_LD
+    ))
+    .ok()
+}
+
+/// A JSON body in the negotiated representation.
+pub fn body(status: StatusCode, mut body: Value, accept: Accept, ctx_ref: &Value) -> Response {
+    let mut hm = HeaderMap::new();
+    let ct = match accept {
+        Accept::Json => media::JSON,
+        Accept::JsonLd => media::JSON_LD,
+        Accept::GeoJson => media::GEO_JSON,
+    };
+    hm.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    match accept {
+        Accept::JsonLd => add_context(&mut body, ctx_ref),
+        Accept::Json | Accept::GeoJson => {
+            let url = match ctx_ref {
+                Value::String(s) => Some(s.as_str()),
+                Value::Array(a) if a.len() == 1 => a[0].as_str(),
+                _ => None,
+            };
+            if let Some(v) = url.and_then(link_value) {
+                hm.insert(header::LINK, v);
+            }
+        }
+    }
+    (status, hm, serde_json::to_vec(&body).unwrap_or_default()).into_response()
+}
+
+/// Puts `@context` first in an object, or in every object of an array.
+pub fn add_context(body: &mut Value, ctx_ref: &Value) {
+    match body {
+        Value::Object(o) => {
+            let mut with = Map::with_capacity(o.len() + 1);
+            with.insert("@context".into(), ctx_ref.clone());
+            with.extend(std::mem::take(o));
+            *o = with;
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| add_context(i, ctx_ref)),
+        _ => {}
+    }
+}
+
+/// An empty response with a status.
+pub fn status(status: StatusCode) -> Response {
+    status.into_response()
+}
+
+/// 201 Created with a Location header.
+pub fn created(location: &str) -> Response {
+    let mut r = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// Adds `NGSILD-Results-Count`.
+pub fn with_count(mut r: Response, count: usize) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&count.to_string()) {
+        r.headers_mut().insert(HeaderName::from_static("ngsild-results-count"), v);
+    }
+    r
+}
+
+/// A GeoJSON Feature of a rendered entity: `geometry` from the chosen GeoProperty.
+pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values: bool) -> Value {
+    let id = rendered.get("id").cloned().unwrap_or(Value::Null);
+    let geometry = rendered
+        .get(geometry_property)
+        .map(|g| if key_values { g.clone() } else { g.get("value").cloned().unwrap_or_else(|| g.clone()) })
+        .filter(|g| g.get("coordinates").is_some())
+        .unwrap_or(Value::Null);
+    let mut properties = rendered;
+    properties.remove("id");
+    serde_json::json!({ "id": id, "type": "Feature", "geometry": geometry, "properties": properties })
+}

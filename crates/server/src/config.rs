@@ -1,0 +1,142 @@
+//! Configuration: a TOML file, overridden by environment variables, overridden by the
+//! command line. Every option has a working default; few are needed.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+/// The configuration file as written by the operator. Unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    /// Address to listen on (default `0.0.0.0:1026`).
+    pub listen: Option<String>,
+    /// Directory of the embedded store (default `./data`).
+    pub data_dir: Option<PathBuf>,
+    /// `full` (fsync every group commit; default) or `relaxed` (fsync at checkpoints).
+    pub durability: Option<String>,
+    /// Largest request body in bytes (default 2 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// Default page size of queries (default 20).
+    pub default_limit: Option<usize>,
+    /// Largest page size a client may ask for (default 1000).
+    pub max_limit: Option<usize>,
+    /// The core context answered with and applied by default (default v1.8).
+    pub core_context: Option<String>,
+    /// Public base URL of this broker, used in URLs it hands out (hosted contexts).
+    pub public_base: Option<String>,
+    /// Context URL -> local file; such URLs are never fetched (air-gapped sites).
+    #[serde(default)]
+    pub context_map: HashMap<String, PathBuf>,
+    /// If non-empty, the only hosts remote contexts may be fetched from.
+    #[serde(default)]
+    pub context_allowed_hosts: Vec<String>,
+    /// Timeout of one context fetch in milliseconds (default 5000).
+    pub context_timeout_ms: Option<u64>,
+    /// Largest context document in bytes (default 1 MiB).
+    pub context_max_bytes: Option<usize>,
+    /// Serve `POST /admin/reset` (wipes everything; for conformance runs only).
+    pub admin_reset: Option<bool>,
+}
+
+/// The resolved configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Commit durability.
+    pub durability: store_sqlite::Durability,
+    /// HTTP settings.
+    pub http: http_api::HttpConfig,
+    /// Broker limits.
+    pub limits: broker::Limits,
+    /// Default core context URL.
+    pub core_context: String,
+    /// Context fetching policy.
+    pub contexts: ContextPolicy,
+}
+
+/// How remote JSON-LD contexts may be fetched.
+#[derive(Debug, Clone)]
+pub struct ContextPolicy {
+    /// URL -> local file.
+    pub map: HashMap<String, PathBuf>,
+    /// Allowed hosts (empty = any).
+    pub allowed_hosts: Vec<String>,
+    /// Fetch timeout.
+    pub timeout: std::time::Duration,
+    /// Size limit.
+    pub max_bytes: usize,
+}
+
+/// Command-line and environment overrides (already merged by clap).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen` / `QUARTIER_LISTEN`.
+    pub listen: Option<String>,
+    /// `--data-dir` / `QUARTIER_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--admin-reset`.
+    pub admin_reset: bool,
+    /// `--durability`.
+    pub durability: Option<String>,
+}
+
+impl Config {
+    /// Reads the optional file and applies the overrides.
+    pub fn load(file: Option<&Path>, o: Overrides) -> anyhow::Result<Self> {
+        let f: FileConfig = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        Self::resolve(f, o)
+    }
+
+    /// Applies defaults and overrides to a file model.
+    pub fn resolve(f: FileConfig, o: Overrides) -> anyhow::Result<Self> {
+        let listen = o.listen.or(f.listen).unwrap_or_else(|| "0.0.0.0:1026".into());
+        let listen: SocketAddr = listen.parse().with_context(|| format!("invalid listen address '{listen}'"))?;
+        let durability = match o.durability.or(f.durability).as_deref() {
+            None | Some("full") => store_sqlite::Durability::Full,
+            Some("relaxed") => store_sqlite::Durability::Relaxed,
+            Some(other) => anyhow::bail!("durability must be 'full' or 'relaxed', not '{other}'"),
+        };
+        let core_context = f.core_context.unwrap_or_else(|| jsonld::CORE_V1_8.to_owned());
+        anyhow::ensure!(jsonld::is_core_url(&core_context), "core-context must be one of the built-in core context URLs");
+        let defaults = broker::Limits::default();
+        let limits = broker::Limits {
+            default_limit: f.default_limit.unwrap_or(defaults.default_limit),
+            max_limit: f.max_limit.unwrap_or(defaults.max_limit),
+            max_batch: defaults.max_batch,
+        };
+        anyhow::ensure!(limits.default_limit <= limits.max_limit, "default-limit exceeds max-limit");
+        let port = listen.port();
+        let http = http_api::HttpConfig {
+            max_body_bytes: f.max_body_bytes.unwrap_or(2 * 1024 * 1024),
+            admin_reset: o.admin_reset || f.admin_reset.unwrap_or(false),
+            public_base: f.public_base.unwrap_or_else(|| format!("http://localhost:{port}")),
+        };
+        Ok(Self {
+            listen,
+            data_dir: o.data_dir.or(f.data_dir).unwrap_or_else(|| PathBuf::from("data")),
+            durability,
+            http,
+            limits,
+            core_context,
+            contexts: ContextPolicy {
+                map: f.context_map,
+                allowed_hosts: f.context_allowed_hosts,
+                timeout: std::time::Duration::from_millis(f.context_timeout_ms.unwrap_or(5000)),
+                max_bytes: f.context_max_bytes.unwrap_or(1024 * 1024),
+            },
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! Quartier as a library: configuration, application assembly, the context loader.
+//!
+//! `main` is thin: it parses the command line, builds an [`Application`] and runs it. Tests
+//! build the same application on port 0 with a fresh data directory.
+
+pub mod config;
+pub mod loader;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use broker::{Broker, SystemClock};
+use http_api::AppState;
+use jsonld::ContextRegistry;
+use store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+pub use config::Config;
+
+/// A built application, bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens the store, assembles the broker and binds `config.listen`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let db = config.data_dir.join("quartier.db");
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db, config.durability))
+            .await
+            .context("store opening task")??;
+        let loader = loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
+        let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
+        let broker = Broker::new(Arc::new(store), Arc::new(SystemClock), config.limits.clone());
+        let state = AppState { broker, contexts, config: Arc::new(config.http.clone()) };
+        let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(Self { listener, router, addr })
+    }
+
+    /// The address actually bound (port 0 resolved).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "quartier is ready");
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        tracing::info!("quartier stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

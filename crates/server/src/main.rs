@@ -1,0 +1,62 @@
+//! The `quartier` binary.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use quartier::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(name = "quartier", version, about = "Open urban data platform: NGSI-LD context broker and more")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [default: 0.0.0.0:1026].
+        #[arg(long, env = "QUARTIER_LISTEN")]
+        listen: Option<String>,
+        /// Directory of the embedded store [default: ./data].
+        #[arg(long, env = "QUARTIER_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// TOML configuration file.
+        #[arg(long, env = "QUARTIER_CONFIG")]
+        config: Option<PathBuf>,
+        /// `full` (default: every acknowledged write is fsync'd) or `relaxed`.
+        #[arg(long, env = "QUARTIER_DURABILITY")]
+        durability: Option<String>,
+        /// Serve POST /admin/reset, which wipes all data (conformance runs only).
+        #[arg(long)]
+        admin_reset: bool,
+        /// Log as JSON lines instead of text.
+        #[arg(long, env = "QUARTIER_LOG_JSON")]
+        log_json: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { listen, data_dir, config, durability, admin_reset, log_json } => {
+            init_logs(log_json);
+            let cfg = Config::load(config.as_deref(), Overrides { listen, data_dir, admin_reset, durability })?;
+            let app = quartier::Application::build(cfg).await?;
+            app.run(quartier::shutdown_signal()).await
+        }
+    }
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,117 @@
+//! The in-memory read copy of every tenant's entities.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+
+use broker::model::Entity;
+use broker::store::{Prefilter, StoreError};
+use rusqlite::Connection;
+
+/// One tenant's entities, by id and by type.
+#[derive(Default)]
+pub(crate) struct Tenant {
+    entities: BTreeMap<String, Arc<Entity>>,
+    by_type: HashMap<String, BTreeSet<String>>,
+}
+
+impl Tenant {
+    pub(crate) fn put(&mut self, e: Arc<Entity>) {
+        if let Some(old) = self.entities.get(&e.id).cloned() {
+            self.unindex(&old);
+        }
+        for t in &e.types {
+            self.by_type.entry(t.clone()).or_default().insert(e.id.clone());
+        }
+        self.entities.insert(e.id.clone(), e);
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) {
+        if let Some(old) = self.entities.remove(id) {
+            self.unindex(&old);
+        }
+    }
+
+    fn unindex(&mut self, e: &Entity) {
+        for t in &e.types {
+            if let Some(ids) = self.by_type.get_mut(t) {
+                ids.remove(&e.id);
+                if ids.is_empty() {
+                    self.by_type.remove(t);
+                }
+            }
+        }
+    }
+}
+
+/// All tenants. Written only by the writer thread, after a commit.
+#[derive(Default)]
+pub(crate) struct Memory {
+    pub(crate) tenants: RwLock<HashMap<String, Tenant>>,
+}
+
+impl Memory {
+    /// Loads every tenant and entity from the database.
+    pub(crate) fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let err = |e: rusqlite::Error| StoreError(e.to_string());
+        let mut tenants: HashMap<String, Tenant> = HashMap::new();
+        let mut stmt = conn.prepare("SELECT name FROM tenants").map_err(err)?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+        for n in names {
+            tenants.insert(n.map_err(err)?, Tenant::default());
+        }
+        let mut stmt = conn.prepare("SELECT tenant, doc FROM entities").map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (tenant, doc) = row.map_err(err)?;
+            let e: Entity = serde_json::from_str(&doc)
+                .map_err(|e| StoreError(format!("corrupt entity row in tenant '{tenant}': {e}")))?;
+            tenants.entry(tenant).or_default().put(Arc::new(e));
+        }
+        Ok(Self { tenants: RwLock::new(tenants) })
+    }
+
+    pub(crate) fn tenant_exists(&self, tenant: &str) -> bool {
+        self.tenants.read().is_ok_and(|t| t.contains_key(tenant))
+    }
+
+    pub(crate) fn tenants(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.tenants.read().map(|t| t.keys().cloned().collect()).unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    pub(crate) fn get(&self, tenant: &str, id: &str) -> Option<Arc<Entity>> {
+        self.tenants.read().ok()?.get(tenant)?.entities.get(id).cloned()
+    }
+
+    pub(crate) fn scan(&self, tenant: &str, pre: &Prefilter) -> Vec<Arc<Entity>> {
+        let Ok(guard) = self.tenants.read() else { return Vec::new() };
+        let Some(t) = guard.get(tenant) else { return Vec::new() };
+        let mut ids: Option<BTreeSet<&String>> = None;
+        if let Some(types) = &pre.any_type {
+            let mut set = BTreeSet::new();
+            for ty in types {
+                if let Some(found) = t.by_type.get(ty) {
+                    set.extend(found.iter());
+                }
+            }
+            ids = Some(set);
+        }
+        match (&pre.ids, ids) {
+            (Some(wanted), by_type) => {
+                let mut wanted: Vec<&String> = wanted.iter().collect();
+                wanted.sort();
+                wanted.dedup();
+                wanted
+                    .into_iter()
+                    .filter(|id| by_type.as_ref().is_none_or(|s| s.contains(id)))
+                    .filter_map(|id| t.entities.get(id.as_str()).cloned())
+                    .collect()
+            }
+            (None, Some(set)) => set.into_iter().filter_map(|id| t.entities.get(id.as_str()).cloned()).collect(),
+            (None, None) => t.entities.values().cloned().collect(),
+        }
+    }
+}

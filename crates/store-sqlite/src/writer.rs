@@ -1,0 +1,154 @@
+//! The writer thread: group commit of every queued change.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use broker::error::BrokerError;
+use broker::model::Entity;
+use broker::store::{Applied, Change, StoreError};
+use rusqlite::{Connection, params};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::memory::Memory;
+
+/// Most jobs folded into one commit.
+const MAX_GROUP: usize = 512;
+
+pub(crate) enum Reply {
+    Applied(Result<Vec<Result<Applied, BrokerError>>, StoreError>),
+    Done(Result<(), StoreError>),
+}
+
+pub(crate) enum Job {
+    Apply { tenant: String, changes: Vec<Change>, reply: oneshot::Sender<Reply> },
+    Reset { reply: oneshot::Sender<Reply> },
+}
+
+type Key = (String, String);
+
+/// Runs until every sender is gone.
+pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        // A reset is handled alone, after the applies queued before it.
+        let mut applies = Vec::new();
+        for job in group {
+            match job {
+                Job::Apply { tenant, changes, reply } => applies.push((tenant, changes, reply)),
+                Job::Reset { reply } => {
+                    commit_group(&mut conn, &memory, std::mem::take(&mut applies));
+                    let r = reset(&mut conn, &memory);
+                    let _ = reply.send(Reply::Done(r));
+                }
+            }
+        }
+        commit_group(&mut conn, &memory, applies);
+    }
+    tracing::debug!("sqlite writer stopped");
+}
+
+fn reset(conn: &mut Connection, memory: &Memory) -> Result<(), StoreError> {
+    conn.execute_batch("DELETE FROM entities; DELETE FROM tenants; DELETE FROM meta;")
+        .map_err(|e| StoreError(e.to_string()))?;
+    if let Ok(mut t) = memory.tenants.write() {
+        t.clear();
+    }
+    Ok(())
+}
+
+type Pending = (String, Vec<Change>, oneshot::Sender<Reply>);
+
+fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>) {
+    if group.is_empty() {
+        return;
+    }
+    let mut overlay: HashMap<Key, Option<Arc<Entity>>> = HashMap::new();
+    let mut new_tenants: Vec<String> = Vec::new();
+    let mut outcomes = Vec::with_capacity(group.len());
+    let mut replies = Vec::with_capacity(group.len());
+    let result = (|| -> Result<(), StoreError> {
+        let err = |e: rusqlite::Error| StoreError(e.to_string());
+        let tx = conn.transaction().map_err(err)?;
+        {
+            let mut upsert = tx
+                .prepare_cached("INSERT OR REPLACE INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3)")
+                .map_err(err)?;
+            let mut delete = tx.prepare_cached("DELETE FROM entities WHERE tenant = ?1 AND id = ?2").map_err(err)?;
+            for (tenant, changes, reply) in group {
+                let mut results = Vec::with_capacity(changes.len());
+                for change in changes {
+                    let key = (tenant.clone(), change.id.clone());
+                    let before = match overlay.get(&key) {
+                        Some(v) => v.clone(),
+                        None => memory.get(&tenant, &change.id),
+                    };
+                    let mutate = change.mutate;
+                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| mutate(before.as_deref())))
+                        .unwrap_or_else(|_| Err(BrokerError::internal("a change panicked")));
+                    match outcome {
+                        Ok(Some(mut next)) => {
+                            next.id = change.id.clone();
+                            let doc = serde_json::to_string(&next).map_err(|e| StoreError(e.to_string()))?;
+                            upsert.execute(params![tenant, change.id, doc]).map_err(err)?;
+                            let after = Arc::new(next);
+                            overlay.insert(key, Some(after.clone()));
+                            results.push(Ok(Applied { before, after: Some(after) }));
+                        }
+                        Ok(None) => {
+                            if before.is_some() {
+                                delete.execute(params![tenant, change.id]).map_err(err)?;
+                            }
+                            overlay.insert(key, None);
+                            results.push(Ok(Applied { before, after: None }));
+                        }
+                        Err(e) => results.push(Err(e)),
+                    }
+                }
+                let any_ok = results.iter().any(Result::is_ok);
+                if any_ok && !memory.tenant_exists(&tenant) && !new_tenants.contains(&tenant) {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO tenants (name, created_at) VALUES (?1, datetime('now'))",
+                        params![tenant],
+                    )
+                    .map_err(err)?;
+                    new_tenants.push(tenant.clone());
+                }
+                outcomes.push(results);
+                replies.push(reply);
+            }
+        }
+        tx.commit().map_err(err)
+    })();
+    match result {
+        Ok(()) => {
+            if let Ok(mut tenants) = memory.tenants.write() {
+                for t in new_tenants {
+                    tenants.entry(t).or_default();
+                }
+                for ((tenant, id), state) in overlay {
+                    let t = tenants.entry(tenant).or_default();
+                    match state {
+                        Some(e) => t.put(e),
+                        None => t.remove(&id),
+                    }
+                }
+            }
+            for (reply, results) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Reply::Applied(Ok(results)));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "commit failed; the whole group is rejected");
+            for reply in replies {
+                let _ = reply.send(Reply::Applied(Err(e.clone())));
+            }
+        }
+    }
+}
