@@ -21,6 +21,9 @@ const ATTR_MEMBERS: [&str; 17] = [
     "instanceId", "lang",
 ];
 
+/// The members that carry an attribute's value, one per attribute kind.
+const VALUE_MEMBERS: [&str; 7] = ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"];
+
 /// The placeholder NGSI-LD uses in merge operations to delete an attribute.
 pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
 
@@ -222,9 +225,15 @@ pub fn attribute(
         return Ok(new_attr(AttrKind::GeoProperty, value, now));
     }
     let kind = match obj.get("type") {
-        Some(Value::String(t)) => {
-            AttrKind::from_type_name(t).ok_or_else(|| bad(&format!("unknown attribute type '{t}'")))?
-        }
+        Some(Value::String(t)) => match AttrKind::from_type_name(t) {
+            Some(k) => k,
+            // Concise form: a JSON object value that happens to have a `type` member of
+            // its own (e.g. schema.org's PostalAddress) is a Property holding that object.
+            None if !VALUE_MEMBERS.iter().any(|m| obj.contains_key(*m)) => {
+                return Ok(new_attr(AttrKind::Property, v.clone(), now));
+            }
+            None => return Err(bad(&format!("unknown attribute type '{t}'"))),
+        },
         Some(_) => return Err(bad("type must be a string")),
         None => {
             let member = ["object", "languageMap", "vocab", "json", "valueList", "objectList", "value"]

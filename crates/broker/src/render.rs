@@ -176,7 +176,10 @@ pub fn attribute(a: &Attribute, ctx: &Context, opts: &RenderOptions) -> Value {
         o.insert("value".into(), v.clone());
         o.insert("lang".into(), tag.into());
     } else {
-        if !concise {
+        // Concise drops the type unless reading it back would guess another kind
+        // (a Property whose value is a GeoJSON geometry).
+        let ambiguous = a.kind == AttrKind::Property && a.value.get("coordinates").is_some();
+        if !concise || ambiguous {
             o.insert("type".into(), a.kind.type_name().into());
         }
         o.insert(a.kind.value_member().into(), shown_value(a, ctx));

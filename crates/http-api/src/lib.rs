@@ -69,13 +69,11 @@ pub fn router(state: AppState) -> Router {
             get(entities::retrieve).delete(entities::delete).put(entities::replace).patch(entities::merge),
         )
         .route("/entities/{id}/attrs", post(entities::append_attrs).patch(entities::update_attrs))
-        .route("/entities/{id}/attrs/", post(entities::append_attrs).patch(entities::update_attrs))
         .route(
             "/entities/{id}/attrs/{attr}",
             axum::routing::patch(entities::patch_attr).put(entities::replace_attr).delete(entities::delete_attr),
         )
         .route("/entityOperations/{op}", post(batch::operation))
-        .route("/entityOperations/{op}/", post(batch::operation))
         .route("/types", get(discovery::types))
         .route("/types/{ty}", get(discovery::type_info))
         .route("/attributes", get(discovery::attributes))

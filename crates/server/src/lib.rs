@@ -16,6 +16,7 @@ use http_api::AppState;
 use jsonld::ContextRegistry;
 use store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
+use tower::Layer as _;
 
 pub use config::Config;
 
@@ -56,7 +57,10 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "quartier is ready");
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        // Clients (the FIWARE IoT Agent among them) add trailing slashes; routes have none.
+        let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+        axum::serve(self.listener, make).with_graceful_shutdown(shutdown).await?;
         tracing::info!("quartier stopped");
         Ok(())
     }
