@@ -9,6 +9,69 @@ use crate::error::{BrokerError, Result};
 use crate::model::{Attribute, Entity, Timestamp};
 use crate::parse;
 
+/// If `v` is an attribute fragment that stands for NGSI-LD Null (`urn:ngsi-ld:null` as the
+/// whole value, or in its value member), the datasetId of the instance it deletes.
+pub fn null_target(v: &Value) -> Option<Option<String>> {
+    let is_null = |x: &Value| x.as_str() == Some(parse::NGSI_LD_NULL);
+    if is_null(v) {
+        return Some(None);
+    }
+    let o = v.as_object()?;
+    let null = ["value", "object", "vocab", "json"].iter().any(|m| o.get(*m).is_some_and(is_null))
+        || o.get("languageMap").and_then(|m| m.get("@none")).is_some_and(is_null)
+        || ["valueList", "objectList"].iter().any(|m| {
+            o.get(*m).and_then(Value::as_array).is_some_and(|a| a.len() == 1 && is_null(&a[0]))
+        });
+    null.then(|| o.get("datasetId").and_then(Value::as_str).map(str::to_owned))
+}
+
+/// Splits an attribute fragment object into NGSI-LD Null deletions (expanded name,
+/// datasetId) and the remaining members.
+pub fn split_nulls(
+    obj: &Map<String, Value>,
+    ctx: &Context,
+) -> Result<(Vec<(String, Option<String>)>, Map<String, Value>)> {
+    let mut deletions = Vec::new();
+    let mut rest = Map::new();
+    for (k, v) in obj {
+        if k == "@context" {
+            continue;
+        }
+        let instances: Vec<&Value> = match v {
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => a.iter().collect(),
+            other => vec![other],
+        };
+        let mut kept = Vec::new();
+        for i in instances {
+            match null_target(i) {
+                Some(ds) => deletions.push((parse::attr_name(k, ctx)?, ds)),
+                None => kept.push(i.clone()),
+            }
+        }
+        match kept.len() {
+            0 => {}
+            1 if !v.is_array() => {
+                rest.insert(k.clone(), kept.remove(0));
+            }
+            _ => {
+                rest.insert(k.clone(), Value::Array(kept));
+            }
+        }
+    }
+    Ok((deletions, rest))
+}
+
+/// Applies NGSI-LD Null deletions; returns the names that had something to delete.
+pub fn apply_nulls(e: &mut Entity, deletions: &[(String, Option<String>)], now: Timestamp) -> Vec<String> {
+    let mut done = Vec::new();
+    for (name, ds) in deletions {
+        if delete_attr(e, name, ds.as_deref(), false, now).is_ok() {
+            done.push(name.clone());
+        }
+    }
+    done
+}
+
 /// Per-attribute outcome of an append or update (the spec's UpdateResult).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UpdateResult {
@@ -211,18 +274,15 @@ pub fn merge_entity(
             continue;
         }
         let expanded = parse::attr_name(name, ctx)?;
-        let is_null = frag.as_str() == Some(parse::NGSI_LD_NULL)
-            || frag.get("value").and_then(Value::as_str) == Some(parse::NGSI_LD_NULL)
-            || frag.get("object").and_then(Value::as_str) == Some(parse::NGSI_LD_NULL);
-        if is_null {
-            e.attrs.remove(&expanded);
-            continue;
-        }
         let frags: Vec<&Value> = match frag {
             Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => a.iter().collect(),
             other => vec![other],
         };
         for f in frags {
+            if let Some(ds) = null_target(f) {
+                let _ = delete_attr(e, &expanded, ds.as_deref(), false, now);
+                continue;
+            }
             let dataset = f.get("datasetId").and_then(Value::as_str);
             let existing = e
                 .attrs

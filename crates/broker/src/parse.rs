@@ -65,7 +65,7 @@ pub fn parse_datetime(s: &str) -> Option<Timestamp> {
 pub fn entity(body: &Value, ctx: &Context, now: Timestamp) -> Result<Entity> {
     let obj = body
         .as_object()
-        .ok_or_else(|| BrokerError::bad_data("an entity must be a JSON object"))?;
+        .ok_or_else(|| BrokerError::invalid("an entity must be a JSON object"))?;
     let id = match obj.get("id").or_else(|| obj.get("@id")) {
         Some(Value::String(s)) if is_uri(s) => s.clone(),
         Some(Value::String(s)) => {
@@ -101,6 +101,9 @@ pub fn entity_types(v: Option<&Value>, ctx: &Context) -> Result<Vec<String>> {
             return Err(BrokerError::bad_data(format!("'{n}' is not a valid entity type")));
         }
         let e = ctx.expand_term(n);
+        if e.starts_with('@') {
+            return Err(BrokerError::bad_data(format!("'{n}' is a JSON-LD keyword, not an entity type")));
+        }
         if !out.contains(&e) {
             out.push(e);
         }

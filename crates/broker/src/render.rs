@@ -28,6 +28,8 @@ pub struct Projection {
     pub pick: Option<HashSet<String>>,
     /// Never these.
     pub omit: HashSet<String>,
+    /// Only instances with these datasetIds (`None` in the set = the default instance).
+    pub dataset_ids: Option<HashSet<Option<String>>>,
 }
 
 impl Projection {
@@ -81,7 +83,15 @@ pub fn entity(e: &Entity, ctx: &Context, opts: &RenderOptions) -> Map<String, Va
         out.insert("createdAt".into(), timestamp(&e.created_at).into());
         out.insert("modifiedAt".into(), timestamp(&e.modified_at).into());
     }
-    for (name, instances) in &e.attrs {
+    for (name, all_instances) in &e.attrs {
+        let filtered: Vec<Attribute>;
+        let instances: &[Attribute] = match &opts.projection.dataset_ids {
+            Some(wanted) => {
+                filtered = all_instances.iter().filter(|a| wanted.contains(&a.dataset_id)).cloned().collect();
+                &filtered
+            }
+            None => all_instances,
+        };
         if !opts.projection.shows(name) || instances.is_empty() {
             continue;
         }

@@ -202,25 +202,45 @@ impl Broker {
         r.ok_or_else(|| BrokerError::internal("modification produced no result"))
     }
 
-    /// Append Entity Attributes.
+    /// Append Entity Attributes (NGSI-LD Null deletes; `type` adds types; `scope` replaces
+    /// or, with noOverwrite, adds scopes).
     pub async fn append_attrs(&self, s: &Scope, id: &str, body: &Value, no_overwrite: bool) -> Result<UpdateResult> {
-        let obj = fragment(body)?;
-        let attrs = parse::attributes(obj, &s.ctx, self.now())?;
-        self.modify(s, id, move |e, now| Ok(ops::append(e, attrs, no_overwrite, now))).await
+        let (deletions, rest) = ops::split_nulls(fragment(body)?, &s.ctx)?;
+        let head = EntityHead::read(&rest, &s.ctx)?;
+        let attrs = parse::attributes(&rest, &s.ctx, self.now())?;
+        self.modify(s, id, move |e, now| {
+            let deleted = ops::apply_nulls(e, &deletions, now);
+            head.apply(e, !no_overwrite);
+            let mut r = ops::append(e, attrs, no_overwrite, now);
+            r.updated.extend(deleted);
+            Ok(r)
+        })
+        .await
     }
 
-    /// Update Entity Attributes (only existing ones).
+    /// Update Entity Attributes (only existing ones; NGSI-LD Null deletes).
     pub async fn update_attrs(&self, s: &Scope, id: &str, body: &Value) -> Result<UpdateResult> {
-        let obj = fragment(body)?;
-        let attrs = parse::attributes(obj, &s.ctx, self.now())?;
-        self.modify(s, id, move |e, now| Ok(ops::update_existing(e, attrs, now))).await
+        let (deletions, rest) = ops::split_nulls(fragment(body)?, &s.ctx)?;
+        let head = EntityHead::read(&rest, &s.ctx)?;
+        let attrs = parse::attributes(&rest, &s.ctx, self.now())?;
+        self.modify(s, id, move |e, now| {
+            let deleted = ops::apply_nulls(e, &deletions, now);
+            head.apply(e, true);
+            let mut r = ops::update_existing(e, attrs, now);
+            r.updated.extend(deleted);
+            Ok(r)
+        })
+        .await
     }
 
-    /// Partial Attribute Update.
+    /// Partial Attribute Update (NGSI-LD Null deletes the instance).
     pub async fn patch_attr(&self, s: &Scope, id: &str, attr: &str, body: &Value) -> Result<()> {
         let name = parse::attr_name(attr, &s.ctx)?;
         fragment(body)?;
         let (body, ctx, attr) = (body.clone(), s.ctx.clone(), attr.to_owned());
+        if let Some(ds) = ops::null_target(&body) {
+            return self.modify(s, id, move |e, now| ops::delete_attr(e, &name, ds.as_deref(), false, now)).await;
+        }
         self.modify(s, id, move |e, now| {
             let dataset = body.get("datasetId").and_then(Value::as_str);
             let inst = e
@@ -432,6 +452,43 @@ impl Broker {
     }
 }
 
+/// The non-attribute members of a fragment: extra types and scopes.
+struct EntityHead {
+    types: Vec<String>,
+    scopes: Option<Vec<String>>,
+}
+
+impl EntityHead {
+    fn read(obj: &Map<String, Value>, ctx: &jsonld::Context) -> Result<Self> {
+        let types = match obj.get("type").or_else(|| obj.get("@type")) {
+            Some(t) => parse::entity_types(Some(t), ctx)?,
+            None => Vec::new(),
+        };
+        let scopes = obj.get("scope").map(parse::scopes).transpose()?;
+        Ok(Self { types, scopes })
+    }
+
+    /// Adds the types; replaces the scopes (or adds them when `overwrite` is false).
+    fn apply(&self, e: &mut Entity, overwrite: bool) {
+        for t in &self.types {
+            if !e.types.contains(t) {
+                e.types.push(t.clone());
+            }
+        }
+        if let Some(sc) = &self.scopes {
+            if overwrite {
+                e.scopes = sc.clone();
+            } else {
+                for x in sc {
+                    if !e.scopes.contains(x) {
+                        e.scopes.push(x.clone());
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn create_change(e: Entity) -> Change {
     let id = e.id.clone();
     Change::new(id.clone(), move |cur| match cur {
@@ -445,7 +502,7 @@ fn item_id(v: &Value) -> String {
 }
 
 fn fragment(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object().ok_or_else(|| BrokerError::bad_data("the body must be a JSON object"))
+    body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))
 }
 
 /// Rejects ids in URLs that are not URIs.

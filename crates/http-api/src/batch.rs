@@ -145,6 +145,6 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let page = st.broker.query(&req.scope, &q, offset, limit).await?;
     let ctx_ref = Value::String(ctx.core_url().to_owned());
     let read = ReadReq { scope: req.scope.clone(), accept: req.accept, ctx_ref };
-    let resp = crate::entities::render_page(&page.entities, &render_params, &read, &opts);
+    let resp = crate::entities::render_page(&st, &page.entities, &render_params, &read, &opts).await?;
     Ok(if count { respond::with_count(resp, page.total) } else { resp })
 }

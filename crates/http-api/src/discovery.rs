@@ -47,6 +47,7 @@ fn list_id(kind: &str) -> String {
 
 /// GET /types
 pub async fn types(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+    crate::params::only(&p, &["details", "local", "via"])?;
     let idx = index(&st, &req).await?;
     let ctx = &req.scope.ctx;
     let body = if details(&p)? {
@@ -105,6 +106,7 @@ async fn attr_index(st: &AppState, req: &ReadReq) -> ApiResult<AttrIndex> {
 
 /// GET /attributes
 pub async fn attributes(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+    crate::params::only(&p, &["details", "local", "via"])?;
     let idx = attr_index(&st, &req).await?;
     let ctx = &req.scope.ctx;
     let body = if details(&p)? {

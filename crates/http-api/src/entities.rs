@@ -6,16 +6,22 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use broker::ops::UpdateResult;
 use broker::render::{self, Format};
-use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use broker::model::Entity;
+use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::error::ApiResult;
 use crate::extract::{Accept, ReadReq, WriteReq};
+use crate::linked;
 use crate::params::{self, Params};
 use crate::respond;
 
 /// POST /entities
-pub async fn create(State(st): State<AppState>, req: WriteReq) -> ApiResult<Response> {
+pub async fn create(State(st): State<AppState>, Query(p): Query<Params>, req: WriteReq) -> ApiResult<Response> {
+    params::only(&p, &["local", "options"])?;
     let id = st.broker.create(&req.scope, &req.body).await?;
     Ok(respond::created(&format!("/ngsi-ld/v1/entities/{id}")))
 }
@@ -27,14 +33,28 @@ pub async fn retrieve(
     Query(p): Query<Params>,
     req: ReadReq,
 ) -> ApiResult<Response> {
+    params::only(&p, params::RETRIEVE_PARAMS)?;
     let opts = params::render_options(&p, &req.scope.ctx)?;
+    let join = linked::join(&p)?;
     let e = st.broker.get(&req.scope, &id).await?;
-    let rendered = render::entity(&e, &req.scope.ctx, &opts);
-    let body = if req.accept == Accept::GeoJson {
-        let gp = geometry_property(&p);
-        respond::feature(rendered, &gp, opts.format == Format::KeyValues)
-    } else {
-        Value::Object(rendered)
+    if let Some(attrs) = p.get("attrs") {
+        let wanted = ngsild_query::parse_attr_list(attrs)?;
+        if !wanted.iter().any(|a| e.attrs.contains_key(&req.scope.ctx.expand_term(a))) {
+            return Err(crate::error::ApiError(broker::BrokerError::not_found(format!(
+                "entity '{id}' has none of the attributes {attrs}"
+            ))));
+        }
+    }
+    let roots = [e];
+    let linked_entities = match join {
+        Some((_, level)) => linked::collect(&st, &req.scope, &roots, level).await?,
+        None => Vec::new(),
+    };
+    let mut page = render_list(&roots, &linked_entities, join, &p, &req, &opts);
+    let body = match (join, page.as_array_mut()) {
+        (Some((linked::Join::Flat, _)), _) => page,
+        (_, Some(items)) if req.accept != Accept::GeoJson => items.pop().unwrap_or(Value::Null),
+        _ => page["features"].get(0).cloned().unwrap_or(Value::Null),
     };
     Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
 }
@@ -45,6 +65,7 @@ fn geometry_property(p: &Params) -> String {
 
 /// GET /entities
 pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+    params::only(&p, params::QUERY_PARAMS)?;
     let q = params::entity_query(&p, &req.scope.ctx, true)?;
     let opts = params::render_options(&p, &req.scope.ctx)?;
     let limits = st.broker.limits();
@@ -54,30 +75,60 @@ pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
         return Err(crate::error::ApiError::bad_data("limit=0 is only allowed together with count=true"));
     }
     let page = st.broker.query(&req.scope, &q, offset, limit).await?;
-    let resp = render_page(&page.entities, &p, &req, &opts);
+    let resp = render_page(&st, &page.entities, &p, &req, &opts).await?;
     Ok(if count { respond::with_count(resp, page.total) } else { resp })
 }
 
-/// Renders a list of entities in the negotiated representation.
-pub fn render_page(
-    entities: &[std::sync::Arc<broker::model::Entity>],
+/// Renders a page of entities (with linked entities if `join` asks) as a response.
+pub async fn render_page(
+    st: &AppState,
+    entities: &[Arc<Entity>],
     p: &Params,
     req: &ReadReq,
     opts: &render::RenderOptions,
-) -> Response {
-    let rendered = entities.iter().map(|e| render::entity(e, &req.scope.ctx, opts));
-    let body = if req.accept == Accept::GeoJson {
+) -> ApiResult<Response> {
+    let join = linked::join(p)?;
+    let linked_entities = match join {
+        Some((_, level)) => linked::collect(st, &req.scope, entities, level).await?,
+        None => Vec::new(),
+    };
+    let body = render_list(entities, &linked_entities, join, p, req, opts);
+    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+}
+
+/// Renders entities in the negotiated representation: an array, or a FeatureCollection.
+fn render_list(
+    entities: &[Arc<Entity>],
+    linked_entities: &[Arc<Entity>],
+    join: Option<(linked::Join, usize)>,
+    p: &Params,
+    req: &ReadReq,
+    opts: &render::RenderOptions,
+) -> Value {
+    let ctx = &req.scope.ctx;
+    let rendered: Vec<Map<String, Value>> = match join {
+        Some((linked::Join::Inline, level)) => {
+            let by_id: HashMap<&str, &Arc<Entity>> = linked_entities.iter().map(|e| (e.id.as_str(), e)).collect();
+            entities.iter().map(|e| linked::render_inline(e, &by_id, ctx, opts, level)).collect()
+        }
+        Some((linked::Join::Flat, _)) => {
+            entities.iter().chain(linked_entities).map(|e| render::entity(e, ctx, opts)).collect()
+        }
+        None => entities.iter().map(|e| render::entity(e, ctx, opts)).collect(),
+    };
+    if req.accept == Accept::GeoJson {
         let gp = geometry_property(p);
-        let features: Vec<Value> = rendered.map(|r| respond::feature(r, &gp, opts.format == Format::KeyValues)).collect();
+        let features: Vec<Value> =
+            rendered.into_iter().map(|r| respond::feature(r, &gp, opts.format == Format::KeyValues)).collect();
         json!({ "type": "FeatureCollection", "features": features })
     } else {
-        Value::Array(rendered.map(Value::Object).collect())
-    };
-    respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref)
+        Value::Array(rendered.into_iter().map(Value::Object).collect())
+    }
 }
 
 /// DELETE /entities (purge by filter)
 pub async fn purge(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+    params::only(&p, params::PURGE_PARAMS)?;
     let q = params::entity_query(&p, &req.scope.ctx, true)?;
     st.broker.purge(&req.scope, &q).await?;
     Ok(respond::status(StatusCode::NO_CONTENT))

@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod entities;
 pub mod error;
 pub mod extract;
+pub mod linked;
 pub mod params;
 pub mod respond;
 

@@ -28,6 +28,29 @@ pub struct Options {
     pub replace: bool,
 }
 
+/// Parameters of Query Entities (GET /entities).
+pub const QUERY_PARAMS: &[&str] = &[
+    "id", "idPattern", "type", "attrs", "pick", "omit", "q", "scopeQ", "georel", "geometry", "coordinates",
+    "geoproperty", "geometryProperty", "lang", "limit", "offset", "count", "options", "format", "csf", "local",
+    "datasetId", "join", "joinLevel", "orderBy", "collation", "containedBy", "entityMap", "expandValues", "jsonKeys", "via",
+];
+/// Parameters of Retrieve Entity.
+pub const RETRIEVE_PARAMS: &[&str] = &[
+    "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "join", "joinLevel",
+    "containedBy", "local", "via", "expandValues", "jsonKeys", "entityMap",
+];
+/// Parameters of Purge Entities.
+pub const PURGE_PARAMS: &[&str] =
+    &["id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "local", "via"];
+
+/// Refuses parameters the endpoint does not define (InvalidRequest, as the spec asks).
+pub fn only(p: &Params, allowed: &[&str]) -> ApiResult<()> {
+    match p.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown query parameter '{k}'"))),
+        None => Ok(()),
+    }
+}
+
 /// Reads `options` and `format`.
 pub fn options(p: &Params) -> ApiResult<Options> {
     let mut o = Options::default();
@@ -52,7 +75,9 @@ pub fn options(p: &Params) -> ApiResult<Options> {
             "keyValues" | "simplified" => Format::KeyValues,
             "concise" => Format::Concise,
             "normalized" => Format::Normalized,
-            other => return Err(ApiError::bad_data(format!("unknown format '{other}'"))),
+            other => {
+                return Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown format '{other}'")));
+            }
         });
     }
     formats.dedup();
@@ -99,6 +124,15 @@ pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
             return Err(ApiError::bad_data("'pick' and 'omit' cannot be used together"));
         }
         projection.omit = expand_list(omit, ctx)?.into_iter().collect();
+    }
+    if let Some(ds) = p.get("datasetId") {
+        projection.dataset_ids = Some(
+            ds.split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(|d| if d == "@none" { None } else { Some(d.to_owned()) })
+                .collect(),
+        );
     }
     Ok(RenderOptions { format: o.format, sys_attrs: o.sys_attrs, projection, lang: p.get("lang").cloned() })
 }
