@@ -37,25 +37,29 @@ pub fn split_nulls(
         if k == "@context" {
             continue;
         }
-        let instances: Vec<&Value> = match v {
-            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => a.iter().collect(),
-            other => vec![other],
-        };
-        let mut kept = Vec::new();
-        for i in instances {
-            match null_target(i) {
-                Some(ds) => deletions.push((parse::attr_name(k, ctx)?, ds)),
-                None => kept.push(i.clone()),
-            }
+        if ["type", "@type", "id", "@id", "scope"].contains(&k.as_str()) {
+            rest.insert(k.clone(), v.clone());
+            continue;
         }
-        match kept.len() {
-            0 => {}
-            1 if !v.is_array() => {
-                rest.insert(k.clone(), kept.remove(0));
+        match v {
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => {
+                let mut kept = Vec::new();
+                for i in a {
+                    match null_target(i) {
+                        Some(ds) => deletions.push((parse::attr_name(k, ctx)?, ds)),
+                        None => kept.push(i.clone()),
+                    }
+                }
+                if !kept.is_empty() {
+                    rest.insert(k.clone(), Value::Array(kept));
+                }
             }
-            _ => {
-                rest.insert(k.clone(), Value::Array(kept));
-            }
+            other => match null_target(other) {
+                Some(ds) => deletions.push((parse::attr_name(k, ctx)?, ds)),
+                None => {
+                    rest.insert(k.clone(), other.clone());
+                }
+            },
         }
     }
     Ok((deletions, rest))
@@ -147,18 +151,11 @@ pub fn update_existing(
             result.not_updated.push((name, "attribute does not exist".into()));
             continue;
         };
-        let mut changed = false;
+        // An existing attribute takes new instances too (another datasetId).
         for new in new_instances {
-            if instances.iter().any(|a| a.dataset_id == new.dataset_id) {
-                put_instance(instances, new);
-                changed = true;
-            }
+            put_instance(instances, new);
         }
-        if changed {
-            result.updated.push(name);
-        } else {
-            result.not_updated.push((name, "no instance with that datasetId".into()));
-        }
+        result.updated.push(name);
     }
     if !result.updated.is_empty() {
         e.modified_at = now;
@@ -176,6 +173,28 @@ pub fn merge_fragment(
     ctx: &Context,
     now: Timestamp,
 ) -> Result<()> {
+    merge_fragment_with(old, name, frag, ctx, now, false)
+}
+
+/// [`merge_fragment`], refusing a fragment of another attribute type when `same_type`.
+pub fn merge_fragment_with(
+    old: &mut Attribute,
+    name: &str,
+    frag: &Value,
+    ctx: &Context,
+    now: Timestamp,
+    same_type: bool,
+) -> Result<()> {
+    if same_type {
+        if let Some(t) = frag.get("type").and_then(Value::as_str) {
+            if crate::model::AttrKind::from_type_name(t) != Some(old.kind) {
+                return Err(BrokerError::bad_data(format!(
+                    "attribute '{name}' is a {}, the fragment is a {t}",
+                    old.kind.type_name()
+                )));
+            }
+        }
+    }
     let Some(obj) = frag.as_object() else {
         // A bare value replaces the value of a Property.
         let new = parse::attribute(name, name, frag, ctx, now)?;

@@ -39,8 +39,7 @@ impl Projection {
 
     fn shows_member(&self, member: &str) -> bool {
         // `id` and `type` are shown unless picked away or omitted.
-        let picked = self.pick.as_ref().is_none_or(|p| p.contains(member) || !p.iter().any(|x| x == "id" || x == "type"));
-        picked && !self.omit.contains(member)
+        self.pick.as_ref().is_none_or(|p| p.contains(member)) && !self.omit.contains(member)
     }
 }
 

@@ -225,9 +225,18 @@ impl Broker {
         let attrs = parse::attributes(&rest, &s.ctx, self.now())?;
         self.modify(s, id, move |e, now| {
             let deleted = ops::apply_nulls(e, &deletions, now);
-            head.apply(e, true);
+            // Update never adds a scope to an entity that has none.
+            let scope_refused = head.scopes.is_some() && e.scopes.is_empty();
+            if !scope_refused {
+                head.apply(e, true);
+            } else {
+                head.apply_types(e);
+            }
             let mut r = ops::update_existing(e, attrs, now);
             r.updated.extend(deleted);
+            if scope_refused {
+                r.not_updated.push(("scope".into(), "the entity has no scope to update".into()));
+            }
             Ok(r)
         })
         .await
@@ -248,7 +257,7 @@ impl Broker {
                 .get_mut(&name)
                 .and_then(|v| v.iter_mut().find(|a| a.dataset_id.as_deref() == dataset))
                 .ok_or_else(|| BrokerError::not_found(format!("attribute '{attr}' not found")))?;
-            ops::merge_fragment(inst, &attr, &body, &ctx, now)?;
+            ops::merge_fragment_with(inst, &attr, &body, &ctx, now, true)?;
             e.modified_at = now;
             Ok(())
         })
@@ -257,6 +266,9 @@ impl Broker {
 
     /// Replace Entity Attribute (PUT).
     pub async fn replace_attr(&self, s: &Scope, id: &str, attr: &str, body: &Value) -> Result<()> {
+        if ["scope", "id", "type", "@id", "@type", "createdAt", "modifiedAt"].contains(&attr) {
+            return Err(BrokerError::bad_data(format!("'{attr}' is not an attribute that can be replaced")));
+        }
         let name = parse::attr_name(attr, &s.ctx)?;
         let instances = parse::attribute_instances(attr, &name, body, &s.ctx, self.now())?;
         let attr = attr.to_owned();
@@ -280,8 +292,20 @@ impl Broker {
         .await
     }
 
-    /// Delete Entity Attribute.
+    /// Delete Entity Attribute (`scope` removes the entity's scopes).
     pub async fn delete_attr(&self, s: &Scope, id: &str, attr: &str, dataset_id: Option<String>, delete_all: bool) -> Result<()> {
+        if attr == "scope" {
+            return self
+                .modify(s, id, |e, now| {
+                    if e.scopes.is_empty() {
+                        return Err(BrokerError::not_found("the entity has no scope"));
+                    }
+                    e.scopes.clear();
+                    e.modified_at = now;
+                    Ok(())
+                })
+                .await;
+        }
         let name = parse::attr_name(attr, &s.ctx)?;
         self.modify(s, id, move |e, now| ops::delete_attr(e, &name, dataset_id.as_deref(), delete_all, now)).await
     }
@@ -382,25 +406,45 @@ impl Broker {
         self.batch(s, changes, |a| a.before.is_none()).await
     }
 
-    /// Batch update: appends attributes to existing entities.
+    /// Batch update: appends attributes (and types) to existing entities. An entity some of
+    /// whose attributes were kept because of noOverwrite is reported as an error.
     pub async fn batch_update(&self, s: &Scope, items: &[Value], no_overwrite: bool) -> Result<Vec<BatchOutcome>> {
         let now = self.now();
+        let partial: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
         let changes = items
             .iter()
             .map(|b| {
                 let e = parse::entity(b, &s.ctx, now).map_err(|e| (item_id(b), e))?;
                 let id = e.id.clone();
+                let partial = partial.clone();
                 Ok(Change::new(e.id.clone(), move |cur| {
                     let mut merged = cur.ok_or_else(|| not_found(&id))?.clone();
+                    for t in &e.types {
+                        if !merged.types.contains(t) {
+                            merged.types.push(t.clone());
+                        }
+                    }
                     let r = ops::append(&mut merged, e.attrs, no_overwrite, now);
-                    if !r.complete() && r.updated.is_empty() && !r.not_updated.is_empty() && no_overwrite {
-                        return Ok(Some(merged));
+                    if !r.complete() {
+                        let names: Vec<&str> = r.not_updated.iter().map(|(n, _)| n.as_str()).collect();
+                        if let Ok(mut p) = partial.lock() {
+                            p.push((id.clone(), format!("attributes not overwritten: {}", names.join(", "))));
+                        }
                     }
                     Ok(Some(merged))
                 }))
             })
             .collect();
-        self.batch(s, changes, |_| false).await
+        let mut out = self.batch(s, changes, |_| false).await?;
+        let partial = partial.lock().map(|p| p.clone()).unwrap_or_default();
+        for o in &mut out {
+            if let Ok(ok) = o {
+                if let Some((_, msg)) = partial.iter().find(|(id, _)| *id == ok.id) {
+                    *o = Err((ok.id.clone(), BrokerError::bad_data(msg.clone())));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Batch merge.
@@ -468,13 +512,17 @@ impl EntityHead {
         Ok(Self { types, scopes })
     }
 
-    /// Adds the types; replaces the scopes (or adds them when `overwrite` is false).
-    fn apply(&self, e: &mut Entity, overwrite: bool) {
+    fn apply_types(&self, e: &mut Entity) {
         for t in &self.types {
             if !e.types.contains(t) {
                 e.types.push(t.clone());
             }
         }
+    }
+
+    /// Adds the types; replaces the scopes (or adds them when `overwrite` is false).
+    fn apply(&self, e: &mut Entity, overwrite: bool) {
+        self.apply_types(e);
         if let Some(sc) = &self.scopes {
             if overwrite {
                 e.scopes = sc.clone();

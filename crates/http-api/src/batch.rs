@@ -22,6 +22,25 @@ fn items(body: &Value) -> ApiResult<&[Value]> {
     }
 }
 
+/// Splits a batch into the entities to process and per-entity errors for those whose
+/// `@context` use does not fit the media type.
+fn checked(req: &WriteReq) -> ApiResult<(Vec<Value>, Vec<BatchOutcome>)> {
+    let mut ok = Vec::new();
+    let mut refused = Vec::new();
+    for item in items(&req.body)? {
+        let has_ctx = item.get("@context").is_some();
+        let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        if has_ctx && !req.ld {
+            refused.push(Err((id, broker::BrokerError::bad_data("application/json entities must not carry an @context"))));
+        } else if !has_ctx && req.ld && item.is_object() {
+            refused.push(Err((id, broker::BrokerError::bad_data("application/ld+json entities must carry an @context"))));
+        } else {
+            ok.push(item.clone());
+        }
+    }
+    Ok((ok, refused))
+}
+
 /// 201 with the created ids, 204, or 207 with per-entity outcomes.
 fn respond_batch(outcomes: Vec<BatchOutcome>, created_status: bool) -> Response {
     let mut success = Vec::new();
@@ -58,20 +77,31 @@ pub async fn operation(
     let s = &req.scope;
     let o = params::options(&p)?;
     let b = &st.broker;
-    Ok(match op.as_str() {
-        "create" => respond_batch(b.batch_create(s, items(&req.body)?).await?, true),
-        "upsert" => respond_batch(b.batch_upsert(s, items(&req.body)?, o.update).await?, true),
-        "update" => respond_batch(b.batch_update(s, items(&req.body)?, o.no_overwrite).await?, false),
-        "merge" => respond_batch(b.batch_merge(s, items(&req.body)?).await?, false),
-        "delete" => respond_batch(b.batch_delete(s, items(&req.body)?).await?, false),
-        "query" => return query(st, p, req).await,
+    if !["create", "upsert", "update", "merge", "delete", "query"].contains(&op.as_str()) {
+        return Err(ApiError::new(ngsild_proto::ErrorType::ResourceNotFound, format!("no entity operation '{op}'")));
+    }
+    if op == "query" {
+        return query(st, p, req).await;
+    }
+    if op == "delete" {
+        return Ok(respond_batch(b.batch_delete(s, items(&req.body)?).await?, false));
+    }
+    let (entities, mut refused) = checked(&req)?;
+    let mut outcomes = match op.as_str() {
+        _ if entities.is_empty() => Vec::new(),
+        "create" => b.batch_create(s, &entities).await?,
+        "upsert" => b.batch_upsert(s, &entities, o.update).await?,
+        "update" => b.batch_update(s, &entities, o.no_overwrite).await?,
+        "merge" => b.batch_merge(s, &entities).await?,
         other => {
             return Err(ApiError::new(
                 ngsild_proto::ErrorType::ResourceNotFound,
                 format!("no entity operation '{other}'"),
             ));
         }
-    })
+    };
+    outcomes.append(&mut refused);
+    Ok(respond_batch(outcomes, op == "create" || op == "upsert"))
 }
 
 /// POST /entityOperations/query: the Query data type in the body.

@@ -51,6 +51,11 @@ pub async fn retrieve(
         None => Vec::new(),
     };
     let mut page = render_list(&roots, &linked_entities, join, &p, &req, &opts);
+    if (p.contains_key("pick") || p.contains_key("omit")) && page.get(0).and_then(Value::as_object).is_some_and(Map::is_empty) {
+        return Err(crate::error::ApiError(broker::BrokerError::not_found(format!(
+            "nothing of entity '{id}' is left after pick/omit"
+        ))));
+    }
     let body = match (join, page.as_array_mut()) {
         (Some((linked::Join::Flat, _)), _) => page,
         (_, Some(items)) if req.accept != Accept::GeoJson => items.pop().unwrap_or(Value::Null),
@@ -138,6 +143,11 @@ pub async fn purge(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
 pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, req: ReadReq) -> ApiResult<Response> {
     st.broker.delete(&req.scope, &id).await?;
     Ok(respond::status(StatusCode::NO_CONTENT))
+}
+
+/// PUT or PATCH /entities: the entity id is missing from the path.
+pub async fn without_id() -> crate::error::ApiError {
+    crate::error::ApiError::bad_data("the entity id is missing from the path: /ngsi-ld/v1/entities/{entityId}")
 }
 
 /// PUT /entities/{id}

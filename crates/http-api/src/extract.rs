@@ -128,6 +128,8 @@ pub struct WriteReq {
     pub body: Value,
     /// What the client accepts (for responses with a body).
     pub accept: Accept,
+    /// Whether the body is JSON-LD (each entity carries its @context).
+    pub ld: bool,
 }
 
 /// Reads and checks the body: media type, size limit, JSON syntax, `@context` rules.
@@ -160,26 +162,28 @@ impl FromRequest<AppState> for WriteReq {
         })?;
         let body: Value = serde_json::from_slice(&bytes)
             .map_err(|e| ApiError::new(ErrorType::InvalidRequest, format!("the body is not valid JSON: {e}")))?;
+        // Arrays (batches) are checked item by item by the batch handlers.
         let local = if ld {
-            let ctx = match &body {
-                Value::Object(o) => o.get("@context").cloned(),
-                Value::Array(items) => items.first().and_then(|i| i.get("@context")).cloned(),
+            if link_context(&parts.headers)?.is_some() {
+                return Err(ApiError::bad_data("application/ld+json requests carry their @context in the body, not in a Link header"));
+            }
+            match &body {
+                Value::Object(o) => Some(
+                    o.get("@context")
+                        .cloned()
+                        .ok_or_else(|| ApiError::bad_data("application/ld+json bodies must carry an @context"))?,
+                ),
+                Value::Array(items) => items.iter().find_map(|i| i.get("@context")).cloned(),
                 _ => None,
-            };
-            Some(ctx.ok_or_else(|| ApiError::bad_data("application/ld+json bodies must carry an @context"))?)
+            }
         } else {
-            let has_ctx = match &body {
-                Value::Object(o) => o.contains_key("@context"),
-                Value::Array(items) => items.iter().any(|i| i.get("@context").is_some()),
-                _ => false,
-            };
-            if has_ctx {
+            if body.as_object().is_some_and(|o| o.contains_key("@context")) {
                 return Err(ApiError::bad_data("application/json bodies must not carry an @context; use a Link header"));
             }
             link_context(&parts.headers)?.map(Value::String)
         };
         let (ctx, _) = resolve(state, local.as_ref()).await?;
         let _ = &mut parts;
-        Ok(Self { scope: Scope { tenant, ctx }, body, accept })
+        Ok(Self { scope: Scope { tenant, ctx }, body, accept, ld })
     }
 }

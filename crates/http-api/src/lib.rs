@@ -64,7 +64,14 @@ const OPENAPI: &str = include_str!("../openapi.json");
 /// The whole router.
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
-        .route("/entities", get(entities::query).post(entities::create).delete(entities::purge))
+        .route(
+            "/entities",
+            get(entities::query)
+                .post(entities::create)
+                .delete(entities::purge)
+                .put(entities::without_id)
+                .patch(entities::without_id),
+        )
         .route(
             "/entities/{id}",
             get(entities::retrieve).delete(entities::delete).put(entities::replace).patch(entities::merge),

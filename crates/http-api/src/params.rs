@@ -120,10 +120,15 @@ pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
         projection.pick = Some(expand_list(pick, ctx)?.into_iter().collect());
     }
     if let Some(omit) = p.get("omit") {
-        if p.contains_key("pick") {
-            return Err(ApiError::bad_data("'pick' and 'omit' cannot be used together"));
+        if p.contains_key("attrs") {
+            return Err(ApiError::bad_data("'omit' and 'attrs' cannot be used together"));
         }
         projection.omit = expand_list(omit, ctx)?.into_iter().collect();
+        if let Some(pick) = &projection.pick {
+            if let Some(both) = pick.iter().find(|n| projection.omit.contains(*n)) {
+                return Err(ApiError::bad_data(format!("'{}' is both picked and omitted", ctx.compact_iri(both))));
+            }
+        }
     }
     if let Some(ds) = p.get("datasetId") {
         projection.dataset_ids = Some(
