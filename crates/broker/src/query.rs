@@ -43,6 +43,71 @@ pub struct EntityQuery {
     pub geo: Option<GeoQuery>,
     /// The scope filter.
     pub scope: Option<ScopeExpr>,
+    /// Sort keys (`orderBy`); empty = by id.
+    pub order_by: Vec<OrderKey>,
+}
+
+/// One `orderBy` key: a path (`id`, `type`, `createdAt`, `modifiedAt`, or an expanded
+/// attribute name followed by sub-attribute or member names) and a direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderKey {
+    /// The path; the first element is the attribute (expanded) or a core member.
+    pub path: Vec<String>,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// The value an entity sorts by for `key`.
+fn sort_value(e: &Entity, key: &OrderKey) -> Option<Value> {
+    let first = key.path.first()?;
+    match first.as_str() {
+        "id" => return Some(Value::String(e.id.clone())),
+        "type" => return e.types.first().map(|t| Value::String(t.clone())),
+        "createdAt" => return Some(crate::render::timestamp(&e.created_at).into()),
+        "modifiedAt" => return Some(crate::render::timestamp(&e.modified_at).into()),
+        _ => {}
+    }
+    let mut attr = e.attr(first)?;
+    for (i, step) in key.path[1..].iter().enumerate() {
+        match attr.sub.get(step) {
+            Some(sub) => attr = sub,
+            None if i + 2 == key.path.len() => return member_value(attr, step),
+            None => return None,
+        }
+    }
+    Some(attr.value.clone())
+}
+
+fn compare_values(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => match (x, y) {
+            (Value::Number(m), Value::Number(n)) => {
+                m.as_f64().partial_cmp(&n.as_f64()).unwrap_or(Ordering::Equal)
+            }
+            (Value::Number(_), _) => Ordering::Less,
+            (_, Value::Number(_)) => Ordering::Greater,
+            (Value::String(m), Value::String(n)) => m.cmp(n),
+            _ => x.to_string().cmp(&y.to_string()),
+        },
+    }
+}
+
+/// Sorts entities by `keys` (stable: ties keep id order; missing values sort last).
+pub fn sort(entities: &mut [std::sync::Arc<Entity>], keys: &[OrderKey]) {
+    entities.sort_by(|a, b| {
+        for k in keys {
+            let ord = compare_values(&sort_value(a, k), &sort_value(b, k));
+            let ord = if k.descending { ord.reverse() } else { ord };
+            if ord != std::cmp::Ordering::Equal {
+                return ord;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
 }
 
 impl EntityQuery {

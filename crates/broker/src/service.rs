@@ -124,6 +124,13 @@ impl Broker {
     pub async fn query(&self, s: &Scope, q: &EntityQuery, offset: usize, limit: usize) -> Result<Page> {
         self.check_tenant(&s.tenant).await?;
         let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        if !q.order_by.is_empty() {
+            let mut all: Vec<Arc<Entity>> = candidates.into_iter().filter(|e| q.matches(e)).collect();
+            crate::query::sort(&mut all, &q.order_by);
+            let total = all.len();
+            let entities = all.into_iter().skip(offset).take(limit).collect();
+            return Ok(Page { entities, total });
+        }
         let mut total = 0;
         let mut entities = Vec::with_capacity(limit.min(64));
         for e in candidates {

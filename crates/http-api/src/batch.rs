@@ -104,6 +104,15 @@ pub async fn operation(
     Ok(respond_batch(outcomes, op == "create" || op == "upsert"))
 }
 
+/// A string member of a Query object: absent is fine, any other JSON type is an error.
+fn text<'a>(v: &'a Value, name: &str) -> ApiResult<Option<&'a str>> {
+    match v.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_data(format!("'{name}' must be a string"))),
+    }
+}
+
 /// POST /entityOperations/query: the Query data type in the body.
 async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let ctx = &req.scope.ctx;
@@ -121,10 +130,13 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
                 broker::service::check_id(id)?;
                 s.id = Some(id.to_owned());
             }
-            if let Some(pat) = sel.get("idPattern").and_then(Value::as_str) {
+            if !sel.is_object() {
+                return Err(ApiError::bad_data("each entry of 'entities' must be an object"));
+            }
+            if let Some(pat) = text(sel, "idPattern")? {
                 s.id_pattern = Some(Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))?);
             }
-            if let Some(t) = sel.get("type").and_then(Value::as_str) {
+            if let Some(t) = text(sel, "type")? {
                 let mut te = ngsild_query::parse_type_expr(t)?;
                 te.map_names(&mut |n| ctx.expand_term(n));
                 s.types = Some(te);
@@ -140,23 +152,24 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
                 .collect::<ApiResult<_>>()?,
         );
     }
-    if let Some(text) = body.get("q").and_then(Value::as_str) {
-        let mut expr = ngsild_query::parse_q(text)?;
+    let whole = Value::Object(body.clone());
+    if let Some(qtext) = text(&whole, "q")? {
+        let mut expr = ngsild_query::parse_q(qtext)?;
         expr.map_names(&mut |n| ctx.expand_term(n));
         q.q = Some(expr);
     }
-    if let Some(s) = body.get("scopeQ").and_then(Value::as_str) {
+    if let Some(s) = text(&whole, "scopeQ")? {
         q.scope = Some(ngsild_query::parse_scope_q(s)?);
     }
     if let Some(g) = body.get("geoQ") {
-        let rel = g.get("georel").and_then(Value::as_str).ok_or_else(|| ApiError::bad_data("geoQ needs georel"))?;
-        let geom = g.get("geometry").and_then(Value::as_str).ok_or_else(|| ApiError::bad_data("geoQ needs geometry"))?;
+        let rel = text(g, "georel")?.ok_or_else(|| ApiError::bad_data("geoQ needs georel"))?;
+        let geom = text(g, "geometry")?.ok_or_else(|| ApiError::bad_data("geoQ needs geometry"))?;
         let coords = match g.get("coordinates") {
             Some(Value::String(s)) => s.clone(),
             Some(v) => v.to_string(),
             None => return Err(ApiError::bad_data("geoQ needs coordinates")),
         };
-        let mut gq = ngsild_query::parse_geo_query(rel, geom, &coords, g.get("geoproperty").and_then(Value::as_str))?;
+        let mut gq = ngsild_query::parse_geo_query(rel, geom, &coords, text(g, "geoproperty")?)?;
         gq.geoproperty = ctx.expand_term(&gq.geoproperty);
         q.geo = Some(gq);
     }

@@ -104,20 +104,27 @@ pub async fn render_page(
 /// Renders entities in the negotiated representation: an array, or a FeatureCollection.
 fn render_list(
     entities: &[Arc<Entity>],
-    linked_entities: &[Arc<Entity>],
+    linked_entities: &[(Arc<Entity>, Vec<String>)],
     join: Option<(linked::Join, usize)>,
     p: &Params,
     req: &ReadReq,
     opts: &render::RenderOptions,
 ) -> Value {
     let ctx = &req.scope.ctx;
+    let tree = params::projection_tree(p, ctx).unwrap_or_default();
     let rendered: Vec<Map<String, Value>> = match join {
         Some((linked::Join::Inline, level)) => {
-            let by_id: HashMap<&str, &Arc<Entity>> = linked_entities.iter().map(|e| (e.id.as_str(), e)).collect();
-            entities.iter().map(|e| linked::render_inline(e, &by_id, ctx, opts, level)).collect()
+            let by_id: HashMap<&str, &Arc<Entity>> = linked_entities.iter().map(|(e, _)| (e.id.as_str(), e)).collect();
+            entities.iter().map(|e| linked::render_inline(e, &by_id, ctx, opts, &tree, true, level)).collect()
         }
         Some((linked::Join::Flat, _)) => {
-            entities.iter().chain(linked_entities).map(|e| render::entity(e, ctx, opts)).collect()
+            let empty = params::ProjTree::default();
+            let roots = entities.iter().map(|e| render::entity(e, ctx, opts));
+            let others = linked_entities.iter().map(|(e, path)| {
+                let t = linked::subtree(&tree, path).unwrap_or(&empty);
+                render::entity(e, ctx, &linked::level_opts(opts, t, false))
+            });
+            roots.chain(others).collect()
         }
         None => entities.iter().map(|e| render::entity(e, ctx, opts)).collect(),
     };

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use crate::params::{Params, ProjTree};
 
 /// How linked entities are returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,33 +41,41 @@ pub fn join(p: &Params) -> ApiResult<Option<(Join, usize)>> {
     Ok(Some((join, level)))
 }
 
-fn targets(e: &Entity) -> Vec<String> {
+fn targets(e: &Entity) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for instances in e.attrs.values() {
+    for (name, instances) in &e.attrs {
         for a in instances {
             let objs: Vec<&Value> = match (a.kind, &a.value) {
                 (AttrKind::Relationship | AttrKind::ListRelationship, Value::Array(l)) => l.iter().collect(),
                 (AttrKind::Relationship, v) => vec![v],
                 _ => continue,
             };
-            out.extend(objs.into_iter().filter_map(Value::as_str).map(str::to_owned));
+            out.extend(objs.into_iter().filter_map(Value::as_str).map(|t| (name.clone(), t.to_owned())));
         }
     }
     out
 }
 
-/// The entities reachable within `level` hops, in discovery order, without the roots.
-pub async fn collect(st: &AppState, s: &Scope, roots: &[Arc<Entity>], level: usize) -> ApiResult<Vec<Arc<Entity>>> {
+/// The entities reachable within `level` hops, in discovery order, without the roots; each
+/// with the Relationship names (expanded) that lead to it from its root.
+pub async fn collect(
+    st: &AppState,
+    s: &Scope,
+    roots: &[Arc<Entity>],
+    level: usize,
+) -> ApiResult<Vec<(Arc<Entity>, Vec<String>)>> {
     let mut seen: HashSet<String> = roots.iter().map(|e| e.id.clone()).collect();
-    let mut frontier: Vec<Arc<Entity>> = roots.to_vec();
+    let mut frontier: Vec<(Arc<Entity>, Vec<String>)> = roots.iter().map(|e| (e.clone(), Vec::new())).collect();
     let mut out = Vec::new();
     for _ in 0..level {
         let mut next = Vec::new();
-        for e in &frontier {
-            for t in targets(e) {
+        for (e, path) in &frontier {
+            for (rel, t) in targets(e) {
                 if seen.insert(t.clone()) {
                     if let Ok(found) = st.broker.get(s, &t).await {
-                        next.push(found);
+                        let mut p = path.clone();
+                        p.push(rel);
+                        next.push((found, p));
                     }
                 }
             }
@@ -78,24 +86,43 @@ pub async fn collect(st: &AppState, s: &Scope, roots: &[Arc<Entity>], level: usi
     Ok(out)
 }
 
+/// The rendering options for one level of the projection tree.
+pub fn level_opts(opts: &RenderOptions, tree: &ProjTree, root: bool) -> RenderOptions {
+    let mut o = opts.clone();
+    if !root {
+        o.projection.pick = tree.pick.clone();
+        o.projection.omit = tree.omit.clone();
+    }
+    o
+}
+
+/// The projection tree reached by following `path` from `tree`.
+pub fn subtree<'a>(tree: &'a ProjTree, path: &[String]) -> Option<&'a ProjTree> {
+    path.iter().try_fold(tree, |t, rel| t.children.get(rel))
+}
+
 /// Renders `e` with its linked entities inline, `depth` levels deep.
 pub fn render_inline(
     e: &Entity,
     linked: &HashMap<&str, &Arc<Entity>>,
     ctx: &jsonld::Context,
     opts: &RenderOptions,
+    tree: &ProjTree,
+    root: bool,
     depth: usize,
 ) -> Map<String, Value> {
-    let mut out = render::entity(e, ctx, opts);
+    let mut out = render::entity(e, ctx, &level_opts(opts, tree, root));
     if depth == 0 {
         return out;
     }
+    let empty = ProjTree::default();
     for (name, instances) in &e.attrs {
         let key = ctx.compact_iri(name);
         let Some(slot) = out.get_mut(&key) else { continue };
+        let child_tree = tree.children.get(name).unwrap_or(&empty);
         for a in instances.iter().filter(|a| a.kind == AttrKind::Relationship) {
             let Some(target) = a.value.as_str().and_then(|t| linked.get(t)) else { continue };
-            let inner = Value::Object(render_inline(target, linked, ctx, opts, depth - 1));
+            let inner = Value::Object(render_inline(target, linked, ctx, opts, child_tree, false, depth - 1));
             let rendered_slots: Vec<&mut Value> = match &mut *slot {
                 Value::Array(items) => items.iter_mut().collect(),
                 other => vec![other],

@@ -66,7 +66,9 @@ pub fn options(p: &Params) -> ApiResult<Options> {
                 "update" => o.update = true,
                 "replace" => o.replace = true,
                 "temporalValues" | "aggregatedValues" | "audit" => {}
-                other => return Err(ApiError::bad_data(format!("unknown option '{other}'"))),
+                other => {
+                    return Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown option '{other}'")));
+                }
             }
         }
     }
@@ -103,6 +105,57 @@ fn expand_list(list: &str, ctx: &Context) -> ApiResult<Vec<String>> {
         .collect())
 }
 
+/// A `pick`/`omit` projection with the nested projections of linked entities, keyed by the
+/// (expanded) Relationship that leads to them.
+#[derive(Debug, Clone, Default)]
+pub struct ProjTree {
+    /// Members to show at this level (`None` = all).
+    pub pick: Option<HashSet<String>>,
+    /// Members to hide at this level.
+    pub omit: HashSet<String>,
+    /// Projections of the entities reached through each Relationship.
+    pub children: HashMap<String, ProjTree>,
+}
+
+fn expand_name(n: &str, ctx: &Context) -> String {
+    if n == "id" || n == "type" { n.to_owned() } else { ctx.expand_term(n) }
+}
+
+fn add_pick(tree: &mut ProjTree, items: &[ngsild_query::Projection], ctx: &Context) {
+    let mut set = HashSet::new();
+    for it in items {
+        let name = expand_name(&it.name, ctx);
+        if !it.linked.is_empty() {
+            add_pick(tree.children.entry(name.clone()).or_default(), &it.linked, ctx);
+        }
+        set.insert(name);
+    }
+    tree.pick = Some(set);
+}
+
+fn add_omit(tree: &mut ProjTree, items: &[ngsild_query::Projection], ctx: &Context) {
+    for it in items {
+        let name = expand_name(&it.name, ctx);
+        if it.linked.is_empty() {
+            tree.omit.insert(name);
+        } else {
+            add_omit(tree.children.entry(name).or_default(), &it.linked, ctx);
+        }
+    }
+}
+
+/// Reads `pick` and `omit` (with nested projections for linked entities).
+pub fn projection_tree(p: &Params, ctx: &Context) -> ApiResult<ProjTree> {
+    let mut tree = ProjTree::default();
+    if let Some(pick) = p.get("pick") {
+        add_pick(&mut tree, &ngsild_query::parse_projection(pick)?, ctx);
+    }
+    if let Some(omit) = p.get("omit") {
+        add_omit(&mut tree, &ngsild_query::parse_projection(omit)?, ctx);
+    }
+    Ok(tree)
+}
+
 /// Reads `attrs`, `pick`, `omit`, `lang`, `options` into rendering options.
 pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
     let o = options(p)?;
@@ -113,17 +166,18 @@ pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
         set.insert("type".into());
         projection.pick = Some(set);
     }
-    if let Some(pick) = p.get("pick") {
+    let tree = projection_tree(p, ctx)?;
+    if p.contains_key("pick") {
         if p.contains_key("attrs") {
             return Err(ApiError::bad_data("'pick' and 'attrs' cannot be used together"));
         }
-        projection.pick = Some(expand_list(pick, ctx)?.into_iter().collect());
+        projection.pick = tree.pick;
     }
-    if let Some(omit) = p.get("omit") {
+    if p.contains_key("omit") {
         if p.contains_key("attrs") {
             return Err(ApiError::bad_data("'omit' and 'attrs' cannot be used together"));
         }
-        projection.omit = expand_list(omit, ctx)?.into_iter().collect();
+        projection.omit = tree.omit;
         if let Some(pick) = &projection.pick {
             if let Some(both) = pick.iter().find(|n| projection.omit.contains(*n)) {
                 return Err(ApiError::bad_data(format!("'{}' is both picked and omitted", ctx.compact_iri(both))));
@@ -186,6 +240,10 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         q.scope = Some(ngsild_query::parse_scope_q(s)?);
     }
     q.geo = geo_query(p, ctx)?;
+    if let Some(order) = p.get("orderBy") {
+        q.order_by = order_by(order, ctx)?;
+    }
+    let require_filter = require_filter && p.get("local").map(String::as_str) != Some("true");
     let filtered = !q.selectors.is_empty() || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
     if require_filter && !filtered {
         return Err(ApiError::bad_data(
@@ -193,6 +251,31 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         ));
     }
     Ok(q)
+}
+
+/// Reads `orderBy`: `path[;asc|;desc]` separated by commas; a path is `id`, `type`,
+/// `createdAt`, `modifiedAt` or an attribute with dotted sub-attributes/members.
+pub fn order_by(s: &str, ctx: &Context) -> ApiResult<Vec<broker::query::OrderKey>> {
+    s.split(',')
+        .map(|item| {
+            let (path, dir) = item.split_once(';').unwrap_or((item, "asc"));
+            let descending = match dir {
+                "asc" => false,
+                "desc" => true,
+                other => return Err(ApiError::bad_data(format!("orderBy direction must be asc or desc, not '{other}'"))),
+            };
+            let parts: Vec<&str> = path.split('.').collect();
+            if parts.iter().any(|p| p.is_empty() || !broker::parse::is_valid_name(p)) {
+                return Err(ApiError::bad_data(format!("invalid orderBy path '{path}'")));
+            }
+            let mut out = Vec::with_capacity(parts.len());
+            for (i, p) in parts.iter().enumerate() {
+                let core = ["id", "type", "createdAt", "modifiedAt", "observedAt", "unitCode", "datasetId"];
+                out.push(if core.contains(p) && (i > 0 || parts.len() == 1) { (*p).to_owned() } else { ctx.expand_term(p) });
+            }
+            Ok(broker::query::OrderKey { path: out, descending })
+        })
+        .collect()
 }
 
 fn geo_query(p: &Params, ctx: &Context) -> ApiResult<Option<ngsild_query::GeoQuery>> {

@@ -26,6 +26,10 @@ pub fn body(status: StatusCode, mut body: Value, accept: Accept, ctx_ref: &Value
         Accept::GeoJson => media::GEO_JSON,
     };
     hm.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if accept == Accept::GeoJson && body.is_object() && !ctx_ref.is_null() {
+        // GeoJSON carries the context as a top-level member of the Feature(Collection).
+        add_context(&mut body, ctx_ref);
+    }
     match accept {
         Accept::JsonLd => add_context(&mut body, ctx_ref),
         Accept::Json | Accept::GeoJson => {
