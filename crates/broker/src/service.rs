@@ -59,6 +59,17 @@ pub struct BatchSuccess {
     pub created: bool,
 }
 
+/// What a purge removes from the matching entities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purge {
+    /// The entities themselves.
+    Entities,
+    /// Only these attributes (expanded names).
+    Drop(Vec<String>),
+    /// Every attribute except these.
+    Keep(Vec<String>),
+}
+
 /// The NGSI-LD broker.
 #[derive(Clone)]
 pub struct Broker {
@@ -329,14 +340,29 @@ impl Broker {
         self.modify(s, id, move |e, now| ops::merge_entity(e, &obj, &ctx, now)).await
     }
 
-    /// Purge: deletes every entity matching `q`; returns how many were deleted.
-    pub async fn purge(&self, s: &Scope, q: &EntityQuery) -> Result<usize> {
+    /// Purge: deletes every entity matching `q`, or only the attributes `mode` names;
+    /// returns how many entities were touched.
+    pub async fn purge(&self, s: &Scope, q: &EntityQuery, mode: Purge) -> Result<usize> {
         self.check_tenant(&s.tenant).await?;
         let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        let now = self.now();
         let changes: Vec<Change> = candidates
             .iter()
             .filter(|e| q.matches(e))
-            .map(|e| Change::new(e.id.clone(), |_| Ok(None)))
+            .map(|e| {
+                let mode = mode.clone();
+                Change::new(e.id.clone(), move |cur| {
+                    let Some(cur) = cur else { return Ok(None) };
+                    let mut e = cur.clone();
+                    match mode {
+                        Purge::Entities => return Ok(None),
+                        Purge::Drop(names) => e.attrs.retain(|n, _| !names.contains(n)),
+                        Purge::Keep(names) => e.attrs.retain(|n, _| names.contains(n)),
+                    }
+                    e.modified_at = now;
+                    Ok(Some(e))
+                })
+            })
             .collect();
         let n = changes.len();
         if n > 0 {

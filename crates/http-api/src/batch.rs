@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use broker::query::{EntityQuery, EntitySelector};
 use broker::service::BatchOutcome;
-use regex::Regex;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -134,7 +133,7 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
                 return Err(ApiError::bad_data("each entry of 'entities' must be an object"));
             }
             if let Some(pat) = text(sel, "idPattern")? {
-                s.id_pattern = Some(Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))?);
+                s.id_pattern = Some(params::id_pattern(pat)?);
             }
             if let Some(t) = text(sel, "type")? {
                 let mut te = ngsild_query::parse_type_expr(t)?;
@@ -176,6 +175,22 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let mut render_params = p.clone();
     if let Some(Value::String(l)) = body.get("lang") {
         render_params.insert("lang".into(), l.clone());
+    }
+    // Members of the Query object that shape the output like URL parameters do.
+    for member in ["join", "joinLevel", "geometryProperty", "pick", "omit", "datasetId"] {
+        match body.get(member) {
+            Some(Value::String(v)) => {
+                render_params.insert(member.into(), v.clone());
+            }
+            Some(Value::Number(n)) => {
+                render_params.insert(member.into(), n.to_string());
+            }
+            Some(Value::Array(items)) => {
+                let parts: Vec<String> = items.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                render_params.insert(member.into(), parts.join(","));
+            }
+            _ => {}
+        }
     }
     if let Some(attrs) = body.get("attrs").and_then(Value::as_array) {
         let names: Vec<&str> = attrs.iter().filter_map(Value::as_str).collect();

@@ -41,7 +41,7 @@ pub const RETRIEVE_PARAMS: &[&str] = &[
 ];
 /// Parameters of Purge Entities.
 pub const PURGE_PARAMS: &[&str] =
-    &["id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "local", "via"];
+    &["id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "local", "via", "drop", "keep"];
 
 /// Refuses parameters the endpoint does not define (InvalidRequest, as the spec asks).
 pub fn only(p: &Params, allowed: &[&str]) -> ApiResult<()> {
@@ -209,7 +209,7 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         None => None,
     };
     let pattern = match p.get("idPattern") {
-        Some(pat) => Some(Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))?),
+        Some(pat) => Some(id_pattern(pat)?),
         None => None,
     };
     let ids: Vec<String> = match p.get("id") {
@@ -229,7 +229,11 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         }
     }
     if let Some(attrs) = p.get("attrs") {
-        q.attrs = Some(expand_list(attrs, ctx)?);
+        let list = expand_list(attrs, ctx)?;
+        if list.iter().any(|a| a == "id" || a == "type") {
+            return Err(ApiError::bad_data("'attrs' names attributes; id and type are not attributes"));
+        }
+        q.attrs = Some(list);
     }
     if let Some(text) = p.get("q") {
         let mut expr = ngsild_query::parse_q(text)?;
@@ -244,13 +248,29 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         q.order_by = order_by(order, ctx)?;
     }
     let require_filter = require_filter && p.get("local").map(String::as_str) != Some("true");
-    let filtered = !q.selectors.is_empty() || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
+    // Ids alone do not make a query (the spec asks for type, attrs, q, geo or scope).
+    let selects = q.selectors.iter().any(|s| s.types.is_some() || s.id_pattern.is_some());
+    let filtered = selects || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
     if require_filter && !filtered {
         return Err(ApiError::bad_data(
             "a query must name at least one of: id, idPattern, type, attrs, q, a geo-query, scopeQ",
         ));
     }
     Ok(q)
+}
+
+/// Compiles an `idPattern`. Stacked quantifiers (`a**`, `a+*`) are refused: they mean
+/// nothing in the POSIX syntax the spec refers to.
+pub fn id_pattern(pat: &str) -> ApiResult<Regex> {
+    let b = pat.as_bytes();
+    let stacked = (1..b.len()).any(|i| {
+        let escaped = i >= 2 && b[i - 2] == b'\\';
+        !escaped && matches!(b[i - 1], b'*' | b'+' | b'?' | b'}') && matches!(b[i], b'*' | b'+')
+    });
+    if stacked || pat.len() > 1024 {
+        return Err(ApiError::bad_data(format!("invalid idPattern '{pat}'")));
+    }
+    Regex::new(pat).map_err(|e| ApiError::bad_data(format!("invalid idPattern: {e}")))
 }
 
 /// Reads `orderBy`: `path[;asc|;desc]` separated by commas; a path is `id`, `type`,

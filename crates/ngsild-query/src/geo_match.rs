@@ -32,6 +32,9 @@ impl GeoQuery {
                 };
                 min_distance.is_none_or(|m| d > m) && max_distance.is_none_or(|m| d <= m)
             }
+            // Identical coordinates are equal even where the geometry is not valid
+            // (self-intersecting rings make DE-9IM answers unreliable).
+            GeoRel::Equals if *g == self.geometry => true,
             rel => {
                 let m = g.relate(&self.geometry);
                 match rel {

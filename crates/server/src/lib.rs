@@ -40,12 +40,17 @@ impl Application {
         let loader = loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
         let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
         let broker = Broker::new(Arc::new(store), Arc::new(SystemClock), config.limits.clone());
-        let state = AppState { broker, contexts, config: Arc::new(config.http.clone()) };
-        let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let mut http = config.http.clone();
+        if http.public_base.ends_with(":0") {
+            // Listening on port 0 (tests): hand out the port actually bound.
+            http.public_base = format!("http://localhost:{}", addr.port());
+        }
+        let state = AppState { broker, contexts, config: Arc::new(http) };
+        let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self { listener, router, addr })
     }
 
