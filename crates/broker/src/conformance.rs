@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The storage conformance suite: every [`EntityStore`] backend runs these checks in its
 //! own tests (`broker = { features = ["conformance"] }`), so all backends behave alike.
 

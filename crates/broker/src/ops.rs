@@ -25,12 +25,15 @@ pub fn null_target(v: &Value) -> Option<Option<String>> {
     null.then(|| o.get("datasetId").and_then(Value::as_str).map(str::to_owned))
 }
 
+/// NGSI-LD Null deletions: (expanded attribute name, datasetId of the instance).
+pub type Deletions = Vec<(String, Option<String>)>;
+
 /// Splits an attribute fragment object into NGSI-LD Null deletions (expanded name,
 /// datasetId) and the remaining members.
 pub fn split_nulls(
     obj: &Map<String, Value>,
     ctx: &Context,
-) -> Result<(Vec<(String, Option<String>)>, Map<String, Value>)> {
+) -> Result<(Deletions, Map<String, Value>)> {
     let mut deletions = Vec::new();
     let mut rest = Map::new();
     for (k, v) in obj {
@@ -185,16 +188,14 @@ pub fn merge_fragment_with(
     now: Timestamp,
     same_type: bool,
 ) -> Result<()> {
-    if same_type {
-        if let Some(t) = frag.get("type").and_then(Value::as_str) {
-            if crate::model::AttrKind::from_type_name(t) != Some(old.kind) {
+    if same_type
+        && let Some(t) = frag.get("type").and_then(Value::as_str)
+            && crate::model::AttrKind::from_type_name(t) != Some(old.kind) {
                 return Err(BrokerError::bad_data(format!(
                     "attribute '{name}' is a {}, the fragment is a {t}",
                     old.kind.type_name()
                 )));
             }
-        }
-    }
     let Some(obj) = frag.as_object() else {
         // A bare value replaces the value of a Property.
         let new = parse::attribute(name, name, frag, ctx, now)?;

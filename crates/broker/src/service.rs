@@ -331,11 +331,10 @@ impl Broker {
     /// Merge Entity (PATCH /entities/{id}).
     pub async fn merge(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
         let obj = fragment(body)?.clone();
-        if let Some(Value::String(given)) = obj.get("id") {
-            if given != id {
+        if let Some(Value::String(given)) = obj.get("id")
+            && given != id {
                 return Err(BrokerError::bad_data("the id in the body differs from the URL"));
             }
-        }
         let ctx = s.ctx.clone();
         self.modify(s, id, move |e, now| ops::merge_entity(e, &obj, &ctx, now)).await
     }
@@ -471,11 +470,10 @@ impl Broker {
         let mut out = self.batch(s, changes, |_| false).await?;
         let partial = partial.lock().map(|p| p.clone()).unwrap_or_default();
         for o in &mut out {
-            if let Ok(ok) = o {
-                if let Some((_, msg)) = partial.iter().find(|(id, _)| *id == ok.id) {
+            if let Ok(ok) = o
+                && let Some((_, msg)) = partial.iter().find(|(id, _)| *id == ok.id) {
                     *o = Err((ok.id.clone(), BrokerError::bad_data(msg.clone())));
                 }
-            }
         }
         Ok(out)
     }

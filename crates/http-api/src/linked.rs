@@ -71,13 +71,12 @@ pub async fn collect(
         let mut next = Vec::new();
         for (e, path) in &frontier {
             for (rel, t) in targets(e) {
-                if seen.insert(t.clone()) {
-                    if let Ok(found) = st.broker.get(s, &t).await {
+                if seen.insert(t.clone())
+                    && let Ok(found) = st.broker.get(s, &t).await {
                         let mut p = path.clone();
                         p.push(rel);
                         next.push((found, p));
                     }
-                }
             }
         }
         out.extend(next.iter().cloned());
@@ -132,11 +131,10 @@ pub fn render_inline(
                     if s.as_str() == a.value.as_str() {
                         *s = inner.clone();
                     }
-                } else if let Some(o) = s.as_object_mut() {
-                    if o.get("object") == Some(&a.value) {
+                } else if let Some(o) = s.as_object_mut()
+                    && o.get("object") == Some(&a.value) {
                         o.insert("entity".into(), inner.clone());
                     }
-                }
             }
         }
     }

@@ -178,11 +178,10 @@ pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
             return Err(ApiError::bad_data("'omit' and 'attrs' cannot be used together"));
         }
         projection.omit = tree.omit;
-        if let Some(pick) = &projection.pick {
-            if let Some(both) = pick.iter().find(|n| projection.omit.contains(*n)) {
+        if let Some(pick) = &projection.pick
+            && let Some(both) = pick.iter().find(|n| projection.omit.contains(*n)) {
                 return Err(ApiError::bad_data(format!("'{}' is both picked and omitted", ctx.compact_iri(both))));
             }
-        }
     }
     if let Some(ds) = p.get("datasetId") {
         projection.dataset_ids = Some(
