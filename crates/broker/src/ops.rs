@@ -142,28 +142,14 @@ pub fn append(
     result
 }
 
-/// Update Entity Attributes: overwrites only instances that exist.
+/// Update Entity Attributes (clause 5.6.2.4, 1.9): each instance replaces the one with the
+/// same datasetId (keeping its createdAt) or is appended.
 pub fn update_existing(
     e: &mut Entity,
     attrs: BTreeMap<String, Vec<Attribute>>,
     now: Timestamp,
 ) -> UpdateResult {
-    let mut result = UpdateResult::default();
-    for (name, new_instances) in attrs {
-        let Some(instances) = e.attrs.get_mut(&name) else {
-            result.not_updated.push((name, "attribute does not exist".into()));
-            continue;
-        };
-        // An existing attribute takes new instances too (another datasetId).
-        for new in new_instances {
-            put_instance(instances, new);
-        }
-        result.updated.push(name);
-    }
-    if !result.updated.is_empty() {
-        e.modified_at = now;
-    }
-    result
+    append(e, attrs, false, now)
 }
 
 /// Merges the members given in `frag` into `old` (partial attribute update and merge-patch):

@@ -154,7 +154,11 @@ pub fn attr_name(name: &str, ctx: &Context) -> Result<String> {
     if !is_valid_name(name) {
         return Err(BrokerError::bad_data(format!("'{name}' is not a valid attribute name")));
     }
-    Ok(ctx.expand_term(name))
+    let expanded = ctx.expand_term(name);
+    if expanded.starts_with('@') {
+        return Err(BrokerError::bad_data(format!("'{name}' is a JSON-LD keyword, not an attribute name")));
+    }
+    Ok(expanded)
 }
 
 /// Reads one attribute member: an object, a concise value, or an array of instances.

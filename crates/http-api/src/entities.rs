@@ -47,7 +47,10 @@ pub async fn retrieve(
     }
     let roots = [e];
     let linked_entities = match join {
-        Some((_, level)) => linked::collect(&st, &req.scope, &roots, level).await?,
+        Some((_, level)) => {
+            let tree = params::projection_tree(&p, &req.scope.ctx)?;
+            linked::collect(&st, &req.scope, &roots, level, &tree).await?
+        }
         None => Vec::new(),
     };
     let mut page = render_list(&roots, &linked_entities, join, &p, &req, &opts);
@@ -98,7 +101,10 @@ pub async fn render_page(
 ) -> ApiResult<Response> {
     let join = linked::join(p)?;
     let linked_entities = match join {
-        Some((_, level)) => linked::collect(st, &req.scope, entities, level).await?,
+        Some((_, level)) => {
+            let tree = params::projection_tree(p, &req.scope.ctx)?;
+            linked::collect(st, &req.scope, entities, level, &tree).await?
+        }
         None => Vec::new(),
     };
     let body = render_list(entities, &linked_entities, join, p, req, opts);
@@ -148,7 +154,12 @@ fn render_list(
 /// DELETE /entities (purge by filter)
 pub async fn purge(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
     params::only(&p, params::PURGE_PARAMS)?;
-    let q = params::entity_query(&p, &req.scope.ctx, true)?;
+    let q = params::entity_query(&p, &req.scope.ctx, false)?;
+    let local = p.get("local").map(String::as_str) == Some("true");
+    let filtered = !q.selectors.is_empty() || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
+    if !filtered && !local {
+        return Err(crate::error::ApiError::bad_data("a purge must name at least one of: id, idPattern, type, q, a geo-query, scopeQ (or local=true for everything)"));
+    }
     let names = |list: &str| -> ApiResult<Vec<String>> {
         Ok(ngsild_query::parse_attr_list(list)?.iter().map(|n| req.scope.ctx.expand_term(n)).collect())
     };

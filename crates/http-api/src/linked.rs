@@ -63,6 +63,7 @@ pub async fn collect(
     s: &Scope,
     roots: &[Arc<Entity>],
     level: usize,
+    tree: &ProjTree,
 ) -> ApiResult<Vec<(Arc<Entity>, Vec<String>)>> {
     let mut seen: HashSet<String> = roots.iter().map(|e| e.id.clone()).collect();
     let mut frontier: Vec<(Arc<Entity>, Vec<String>)> = roots.iter().map(|e| (e.clone(), Vec::new())).collect();
@@ -70,8 +71,14 @@ pub async fn collect(
     for _ in 0..level {
         let mut next = Vec::new();
         for (e, path) in &frontier {
+            // Only Relationships the projection keeps at this level lead further.
+            let level_tree = subtree(tree, path);
             for (rel, t) in targets(e) {
-                if seen.insert(t.clone())
+                let shown = level_tree.is_none_or(|lt| {
+                    lt.pick.as_ref().is_none_or(|p| p.contains(&rel)) && !lt.omit.contains(&rel)
+                });
+                if shown
+                    && seen.insert(t.clone())
                     && let Ok(found) = st.broker.get(s, &t).await {
                         let mut p = path.clone();
                         p.push(rel);

@@ -86,10 +86,11 @@ async fn attribute_operations_follow_the_spec() {
     assert_eq!(r.body["notUpdated"][0]["attributeName"], "https://uri.etsi.org/ngsi-ld/default-context/temperature");
     assert_eq!(app.get(&format!("{e}?options=keyValues")).await.body["temperature"], 20.0);
 
-    // Update only touches existing attributes.
+    // Update replaces existing attributes and appends new ones (GS CIM 009 1.9, 5.6.2.4).
     let r = app.patch(&format!("{e}/attrs"), &json!({"temperature": {"type": "Property", "value": 22, "unitCode": "CEL", "accuracy": {"type": "Property", "value": 0.5}}, "nope": {"type": "Property", "value": 1}})).await;
-    assert_eq!(r.status, 207);
-    assert_eq!(app.get(&format!("{e}?options=keyValues")).await.body["temperature"], 22);
+    assert_eq!(r.status, 204);
+    let kv = app.get(&format!("{e}?options=keyValues")).await.body;
+    assert_eq!((kv["temperature"].clone(), kv["nope"].clone()), (json!(22), json!(1)));
 
     // Partial attribute update keeps unitCode and sub-attributes not mentioned.
     assert_eq!(app.patch(&format!("{e}/attrs/temperature"), &json!({"value": 23.5})).await.status, 204);
