@@ -86,21 +86,52 @@ pub async fn operation(
         return Ok(respond_batch(b.batch_delete(s, items(&req.body)?).await?, false));
     }
     let (entities, mut refused) = checked(&req)?;
-    let mut outcomes = match op.as_str() {
-        _ if entities.is_empty() => Vec::new(),
-        "create" => b.batch_create(s, &entities).await?,
-        "upsert" => b.batch_upsert(s, &entities, o.update).await?,
-        "update" => b.batch_update(s, &entities, o.no_overwrite).await?,
-        "merge" => b.batch_merge(s, &entities).await?,
-        other => {
-            return Err(ApiError::new(
-                ngsild_proto::ErrorType::ResourceNotFound,
-                format!("no entity operation '{other}'"),
-            ));
-        }
-    };
+    let mut outcomes = Vec::with_capacity(entities.len());
+    for (scope, group) in by_context(&st, &req, entities, &mut refused).await {
+        let s = &scope;
+        outcomes.extend(match op.as_str() {
+            "create" => b.batch_create(s, &group).await?,
+            "upsert" => b.batch_upsert(s, &group, o.update).await?,
+            "update" => b.batch_update(s, &group, o.no_overwrite).await?,
+            _ => b.batch_merge(s, &group).await?,
+        });
+    }
     outcomes.append(&mut refused);
     Ok(respond_batch(outcomes, op == "create" || op == "upsert"))
+}
+
+/// Groups JSON-LD batch entities by their own `@context` (resolved once per distinct
+/// context); an entity whose context cannot be had fails alone. Plain JSON batches form one
+/// group with the request's context.
+async fn by_context(
+    st: &AppState,
+    req: &WriteReq,
+    entities: Vec<Value>,
+    refused: &mut Vec<BatchOutcome>,
+) -> Vec<(broker::Scope, Vec<Value>)> {
+    if !req.ld {
+        return if entities.is_empty() { Vec::new() } else { vec![(req.scope.clone(), entities)] };
+    }
+    let mut groups: Vec<(String, broker::Scope, Vec<Value>)> = Vec::new();
+    for item in entities {
+        let ctx_value = item.get("@context").cloned().unwrap_or(Value::Null);
+        let key = ctx_value.to_string();
+        if let Some(g) = groups.iter_mut().find(|g| g.0 == key) {
+            g.2.push(item);
+            continue;
+        }
+        match st.contexts.active(Some(&ctx_value)).await {
+            Ok(ctx) => {
+                let scope = broker::Scope { tenant: req.scope.tenant.clone(), ctx };
+                groups.push((key, scope, vec![item]));
+            }
+            Err(e) => {
+                let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                refused.push(Err((id, e.into())));
+            }
+        }
+    }
+    groups.into_iter().map(|(_, s, g)| (s, g)).collect()
 }
 
 /// A string member of a Query object: absent is fine, any other JSON type is an error.

@@ -41,11 +41,10 @@ pub fn negotiate(headers: &HeaderMap, geo_allowed: bool) -> ApiResult<Accept> {
             media::GEO_JSON if geo_allowed => Some(Accept::GeoJson),
             _ => None,
         };
-        if let Some(a) = found {
-            if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+        if let Some(a) = found
+            && q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
                 best = Some((q, a));
             }
-        }
     }
     best.map(|(_, a)| a).ok_or_else(|| {
         ApiError::new(ErrorType::NotAcceptable, format!("cannot produce any of the media types in Accept: {raw}"))
@@ -173,7 +172,8 @@ impl FromRequest<AppState> for WriteReq {
                         .cloned()
                         .ok_or_else(|| ApiError::bad_data("application/ld+json bodies must carry an @context"))?,
                 ),
-                Value::Array(items) => items.iter().find_map(|i| i.get("@context")).cloned(),
+                // Each entity of a batch carries its own @context; the handler resolves them.
+                Value::Array(_) => None,
                 _ => None,
             }
         } else {

@@ -237,7 +237,7 @@ fn corpus() -> Vec<Row> {
         check("scopeQ /#/a", M::GET, query("scopeQ=%2F%23%2Fa"), &[], None, "", Problem(400, "")),
         check("q with a 5,000-level path, unclosed", M::GET, query(&format!("q={}", enc(&deep_path))), &[], None, "", Problem(400, "")),
         check("attrs projection nested 5,000 deep", M::GET, query(&format!("type=T&pick={}", enc(&deep_pick))), &[], None, "", Any4xx),
-        check("options=bogus", M::GET, query("type=T&options=bogus"), &[], None, "", Problem(400, "BadRequestData")),
+        check("options=bogus", M::GET, query("type=T&options=bogus"), &[], None, "", Problem(400, "InvalidRequest")),
         check("format=bogus", M::GET, query("type=T&format=bogus"), &[], None, "", Problem(400, "")),
         check("options=update,replace", M::POST, format!("{upsert}?options=update,replace"), &[], Some(JSON), format!("[{}]", String::from_utf8(valid.clone()).unwrap()), Problem(400, "BadRequestData")),
         check("limit=-1", M::GET, query("type=T&limit=-1"), &[], None, "", Problem(400, "BadRequestData")),
