@@ -58,6 +58,18 @@ fn check_remote(url: &str, doc: &Value) -> Result<(), JsonLdError> {
     validate(inner)
 }
 
+/// Whether `url` starts with a URI scheme (RFC 3986: `ALPHA *( ALPHA / DIGIT / "+" / "-" /
+/// "." ) ":"`). NGSI-LD requests have no base IRI, so a relative `@context` reference cannot
+/// be resolved: it is a client error, not an unavailable context.
+fn is_absolute_iri(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
 /// The core context named at the top level of `local`, if any (the last one wins).
 fn named_core(local: Option<&Value>) -> Option<&str> {
     match local? {
@@ -160,13 +172,13 @@ impl ContextRegistry {
                     "too many nested remote contexts at {url}"
                 )));
             }
-            let doc = self.resolve(&url).await?;
+            let (doc, stored_url) = self.resolve(&url).await?;
             if let Some(inner) = doc.get("@context") {
                 let mut refs = Vec::new();
                 referenced_urls(inner, &mut refs);
                 pending.extend(refs.into_iter().rev().map(|u| (u, depth + 1)));
             }
-            used.push(url.clone());
+            used.push(stored_url);
             docs.insert(url, doc);
         }
         let context = Arc::new(build(
@@ -196,13 +208,31 @@ impl ContextRegistry {
         Ok(context)
     }
 
-    /// A stored document for `url`, or a fresh download stored as `Cached`.
-    async fn resolve(&self, url: &str) -> Result<Arc<Value>, JsonLdError> {
+    /// A stored document for `url`, or a fresh download stored as `Cached`; with the URL
+    /// of the stored entry (differs from `url` for a path-only reference).
+    ///
+    /// A reference without a scheme is relative. NGSI-LD requests are addressed to the
+    /// broker, so a path-absolute reference (`/ngsi-ld/v1/jsonldContexts/{localId}`, as in
+    /// the `Location` of `POST /jsonldContexts`) resolves to a @context this broker hosts;
+    /// any other relative reference names nothing it could use and is invalid.
+    async fn resolve(&self, url: &str) -> Result<(Arc<Value>, String), JsonLdError> {
         {
             let state = self.state();
             if let Some(entry) = state.by_url.get(url).and_then(|id| state.entries.get(id)) {
-                return Ok(entry.document.clone());
+                return Ok((entry.document.clone(), entry.url.clone()));
             }
+        }
+        if !is_absolute_iri(url) {
+            let state = self.state();
+            return state
+                .served_at_path(url)
+                .map(|entry| (entry.document.clone(), entry.url.clone()))
+                .ok_or_else(|| {
+                    JsonLdError::Invalid(format!(
+                        "the @context reference {url:?} is relative and names no @context \
+                         hosted by this broker"
+                    ))
+                });
         }
         let doc = self
             .inner
@@ -217,7 +247,7 @@ impl ContextRegistry {
         let doc = Arc::new(doc);
         let mut state = self.state();
         if let Some(entry) = state.by_url.get(url).and_then(|id| state.entries.get(id)) {
-            return Ok(entry.document.clone());
+            return Ok((entry.document.clone(), entry.url.clone()));
         }
         state.insert(Entry {
             local_id: uuid::Uuid::new_v4().simple().to_string(),
@@ -229,7 +259,7 @@ impl ContextRegistry {
             document: doc.clone(),
             builtin: false,
         });
-        Ok(doc)
+        Ok((doc, url.to_owned()))
     }
 
     /// Counts one use of each stored entry named in `urls`.

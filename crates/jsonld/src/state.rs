@@ -78,6 +78,21 @@ impl State {
             .then(|| segment.to_owned())
     }
 
+    /// The `Hosted` or `ImplicitlyCreated` entry whose serving URL has exactly the path
+    /// `path` (e.g. `/ngsi-ld/v1/jsonldContexts/{localId}`), whatever host it was built with.
+    pub(crate) fn served_at_path(&self, path: &str) -> Option<&Entry> {
+        if !path.starts_with('/') {
+            return None;
+        }
+        let local_id = path.rsplit('/').next().filter(|s| !s.is_empty())?;
+        let entry = self.entries.get(local_id)?;
+        let url_path = entry
+            .url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))?;
+        (entry.kind != ContextKind::Cached && url_path == path).then_some(entry)
+    }
+
     pub(crate) fn register_builtin(&mut self, url: &str, started: DateTime<Utc>) -> Option<String> {
         let local_id = builtin_local_id(url)?;
         if !self.entries.contains_key(local_id) {

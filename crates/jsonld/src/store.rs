@@ -41,8 +41,8 @@ impl ContextRegistry {
 
     /// The stored document (`{"@context": ...}`) for a local id or URL; counts a hit.
     ///
-    /// Works for every kind, built-in core contexts included; the broker decides whether a
-    /// `Cached` entry may be served (clause 5.13.4 says OperationNotSupported) by checking
+    /// Works for every kind, built-in core contexts included; the API refuses to serve a
+    /// `Cached` entry (clause 5.13.4.4: OperationNotSupported) by checking
     /// [`info`](Self::info) first.
     pub fn get(&self, id_or_url: &str) -> Option<Value> {
         let id = self.find(id_or_url)?;
@@ -53,7 +53,8 @@ impl ContextRegistry {
         Some(entry.document.as_ref().clone())
     }
 
-    /// Details of one entry, without counting a hit.
+    /// Details of one entry, without counting a hit: looking at an entry's metadata is not
+    /// a use of the @context (`numberOfHits` counts requests that used or were served it).
     pub fn info(&self, id_or_url: &str) -> Option<ContextInfo> {
         let id = self.find(id_or_url)?;
         self.state().entries.get(&id).map(Entry::info)
@@ -61,47 +62,73 @@ impl ContextRegistry {
 
     /// Stores a client-supplied `@context` (body of `POST /jsonldContexts`) as `Hosted`.
     ///
-    /// The body must be an object with a `@context` member of valid shape (referenced URLs
-    /// are not fetched). The entry is served at `base_url + "/" + localId`.
-    pub fn add_hosted(&self, document: Value, base_url: &str) -> Result<ContextInfo, JsonLdError> {
-        let Value::Object(obj) = &document else {
+    /// The body must be an object with a `@context` member (clause 5.13.2.3); everything
+    /// outside that member is discarded. The context is then processed like a request's
+    /// context (clause 5.13.2.4 applies the JSON-LD validation of 5.5.4): an invalid term
+    /// definition is refused, and the remote contexts it references are downloaded and
+    /// stored as `Cached` entries right away. A referenced context that cannot be obtained
+    /// does not prevent hosting (it is tried again when the hosted context is used).
+    /// The entry is served at `base_url + "/" + localId`.
+    pub async fn add_hosted(
+        &self,
+        document: Value,
+        base_url: &str,
+    ) -> Result<ContextInfo, JsonLdError> {
+        let Value::Object(mut obj) = document else {
             return Err(JsonLdError::Invalid(
                 "the payload must be a JSON object".into(),
             ));
         };
         let inner = obj
-            .get("@context")
+            .remove("@context")
             .ok_or_else(|| JsonLdError::Invalid("the payload has no @context member".into()))?;
-        validate(inner)?;
-        Ok(self.store(document, base_url, ContextKind::Hosted))
+        validate(&inner)?;
+        match self.active(Some(&inner)).await {
+            Ok(_) | Err(JsonLdError::NotAvailable { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        Ok(self.store(
+            json!({ "@context": inner }),
+            base_url,
+            ContextKind::Hosted,
+            0,
+        ))
     }
 
     /// Stores an inline `@context` a client sent (object or array) as `ImplicitlyCreated`,
-    /// so that it can be referenced by URL. The same context stored twice gives back the
-    /// existing entry.
+    /// so that it can be referenced by URL (clause 5.13.1: e.g. a subscription whose
+    /// notifications carry the context in a Link header). The same context stored twice
+    /// gives back the existing entry.
+    ///
+    /// The call counts as one use of the entry (like the request that first downloads a
+    /// remote context counts a hit on the new `Cached` entry): the request that makes the
+    /// broker create or look up the entry is the one using it.
     pub fn add_implicit(&self, local: &Value, base_url: &str) -> ContextInfo {
         let document = json!({ "@context": local });
         {
-            let state = self.state();
-            let existing = state.entries.values().find(|e| {
+            let mut state = self.state();
+            let existing = state.entries.values_mut().find(|e| {
                 e.kind == ContextKind::ImplicitlyCreated && e.document.as_ref() == &document
             });
             if let Some(entry) = existing {
+                entry.hits += 1;
+                entry.last_usage = Some(Utc::now());
                 return entry.info();
             }
         }
-        self.store(document, base_url, ContextKind::ImplicitlyCreated)
+        self.store(document, base_url, ContextKind::ImplicitlyCreated, 1)
     }
 
-    fn store(&self, document: Value, base_url: &str, kind: ContextKind) -> ContextInfo {
+    fn store(&self, document: Value, base_url: &str, kind: ContextKind, hits: u64) -> ContextInfo {
         let local_id = new_local_id();
+        let now = Utc::now();
         let entry = Entry {
             url: serving_url(base_url, &local_id),
             local_id,
             kind,
-            created_at: Utc::now(),
-            last_usage: None,
-            hits: 0,
+            created_at: now,
+            last_usage: (hits > 0).then_some(now),
+            hits,
             document: Arc::new(document),
             builtin: false,
         };

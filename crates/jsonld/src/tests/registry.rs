@@ -45,7 +45,7 @@ async fn empty_registry_lists_only_the_default_core() {
 #[tokio::test]
 async fn hosted_add_get_use_delete() {
     let reg = offline();
-    let info = reg.add_hosted(minimal(), &format!("{BASE}/")).unwrap();
+    let info = reg.add_hosted(minimal(), &format!("{BASE}/")).await.unwrap();
     assert_eq!(info.kind, ContextKind::Hosted);
     assert_eq!(info.url, format!("{BASE}/{}", info.local_id));
     assert_eq!(info.number_of_hits, 0);
@@ -78,31 +78,138 @@ async fn hosted_add_get_use_delete() {
     assert!(reg.active(Some(&json!(info.url))).await.is_err());
 }
 
-#[test]
-fn invalid_hosted_payloads() {
+#[tokio::test]
+async fn invalid_hosted_payloads() {
     let reg = offline();
     let bad = [
         json!({"A1": "urn:a"}),
         json!([{"@context": {}}]),
         json!({"@context": 5}),
         json!({"@context": {"A1": 5}}),
+        // Relative references cannot be resolved: there is no base IRI.
+        json!({"@context": ["/api/v1/context.jsonld"]}),
     ];
     for body in bad {
         assert!(
             matches!(
-                reg.add_hosted(body.clone(), BASE),
+                reg.add_hosted(body.clone(), BASE).await,
                 Err(JsonLdError::Invalid(_))
             ),
             "{body}"
         );
     }
-    // URLs inside a hosted context are not fetched when it is added.
+    assert!(reg.list(Some(ContextKind::Hosted)).is_empty());
+    // A referenced context that cannot be downloaded does not prevent hosting.
     reg.add_hosted(
-        json!({"@context": ["https://not.fetched.example/ctx"]}),
+        json!({"@context": ["https://not.reachable.example/ctx"]}),
         BASE,
     )
+    .await
     .unwrap();
     assert_eq!(reg.list(Some(ContextKind::Hosted)).len(), 1);
+    assert!(reg.list(Some(ContextKind::Cached)).len() == 1, "only the core");
+}
+
+#[tokio::test]
+async fn hosted_contexts_keep_only_the_context_and_cache_what_they_reference() {
+    let a = "https://ctx.example/a.jsonld";
+    let b = "https://ctx.example/b.jsonld";
+    let loader = MapLoader::with(&[
+        (a, json!({"@context": {"a": "urn:a"}})),
+        (b, json!({"@context": {"b": "urn:b"}})),
+    ]);
+    let reg = registry(loader.clone());
+    let info = reg
+        .add_hosted(
+            json!({"@context": [a, b], "id": "discarded", "other": {"x": 1}}),
+            BASE,
+        )
+        .await
+        .unwrap();
+    // Clause 5.13.2.3: everything outside @context is discarded.
+    assert_eq!(reg.get(&info.local_id).unwrap(), json!({"@context": [a, b]}));
+    // The referenced contexts were downloaded once and are Cached entries now.
+    for url in [a, b] {
+        assert_eq!(reg.info(url).unwrap().kind, ContextKind::Cached);
+        assert_eq!(loader.calls(url), 1);
+    }
+    // Using the hosted context needs no further download.
+    let ctx = reg.active(Some(&json!(info.url))).await.unwrap();
+    assert_eq!(ctx.expand_term("b"), "urn:b");
+    assert_eq!(loader.total.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn hits_count_uses_and_serves_not_metadata_reads() {
+    let reg = offline();
+    let info = reg.add_hosted(minimal(), BASE).await.unwrap();
+    assert_eq!(info.number_of_hits, 0);
+    assert!(info.last_usage.is_none());
+    for _ in 0..3 {
+        assert_eq!(reg.info(&info.local_id).unwrap().number_of_hits, 0);
+    }
+    reg.active(Some(&json!([info.url.clone(), {"A3": "urn:a3"}])))
+        .await
+        .unwrap();
+    assert_eq!(reg.info(&info.url).unwrap().number_of_hits, 1);
+    reg.get(&info.local_id).unwrap();
+    assert_eq!(reg.info(&info.url).unwrap().number_of_hits, 2);
+}
+
+#[tokio::test]
+async fn relative_context_references_are_invalid_not_unavailable() {
+    let loader = MapLoader::with(&[]);
+    let reg = registry(loader.clone());
+    for local in [json!("/api/v1/context.jsonld"), json!(["ctx.jsonld"])] {
+        assert!(
+            matches!(
+                reg.active(Some(&local)).await,
+                Err(JsonLdError::Invalid(_))
+            ),
+            "{local}"
+        );
+    }
+    assert_eq!(loader.total.load(Ordering::SeqCst), 0);
+    // A path-absolute reference names a @context this broker hosts (the request's base is
+    // the broker), whatever host name the hosted entry's URL was built with.
+    let hosted = reg.add_hosted(minimal(), BASE).await.unwrap();
+    let path = format!("/ngsi-ld/v1/jsonldContexts/{}", hosted.local_id);
+    let ctx = reg.active(Some(&json!(path))).await.unwrap();
+    assert_eq!(ctx.expand_term("A1"), "urn:ngsi-ld:attributes:A1");
+    reg.active(Some(&json!([path.clone(), {"B": "urn:b"}])))
+        .await
+        .unwrap();
+    assert_eq!(reg.info(&hosted.local_id).unwrap().number_of_hits, 2);
+    for wrong in [
+        format!("/other/{}", hosted.local_id),
+        format!("ngsi-ld/v1/jsonldContexts/{}", hosted.local_id),
+        "/ngsi-ld/v1/jsonldContexts/unknown".to_owned(),
+    ] {
+        assert!(
+            matches!(
+                reg.active(Some(&json!(wrong))).await,
+                Err(JsonLdError::Invalid(_))
+            ),
+            "{wrong}"
+        );
+    }
+    // Cached entries are found by their original URL only.
+    let url = "https://ctx.example/p.jsonld";
+    loader.set(url, Some(json!({"@context": {"p": "urn:p"}})));
+    reg.active(Some(&json!(url))).await.unwrap();
+    let cached = reg.info(url).unwrap();
+    assert!(
+        reg.active(Some(&json!(format!("/p.jsonld/{}", cached.local_id))))
+            .await
+            .is_err()
+    );
+    reg.delete(&hosted.local_id, false).await.unwrap();
+    assert!(reg.active(Some(&json!(path))).await.is_err());
+    // Any scheme is a URL reference (whether it can be loaded is the loader's business).
+    assert!(matches!(
+        reg.active(Some(&json!("urn:x:ctx"))).await,
+        Err(JsonLdError::NotAvailable { .. })
+    ));
 }
 
 #[tokio::test]
@@ -205,24 +312,36 @@ async fn implicitly_created_contexts() {
     let local = json!(["https://a.example/ctx", {"x": "urn:x"}]);
     let info = reg.add_implicit(&local, BASE);
     assert_eq!(info.kind, ContextKind::ImplicitlyCreated);
-    assert_eq!(reg.add_implicit(&local, BASE).local_id, info.local_id);
-    assert_eq!(
-        reg.list_urls(Some(ContextKind::ImplicitlyCreated)),
-        vec![info.url.clone()]
+    assert_eq!(info.url, format!("{BASE}/{}", info.local_id));
+    // The request that made the broker create it is its first use.
+    assert_eq!(info.number_of_hits, 1);
+    assert!(info.last_usage.is_some());
+    let again = reg.add_implicit(&local, BASE);
+    assert_eq!(again.local_id, info.local_id);
+    assert_eq!(again.number_of_hits, 2);
+    assert_ne!(
+        reg.add_implicit(&json!(["https://a.example/ctx"]), BASE).local_id,
+        info.local_id
+    );
+    assert_eq!(reg.list(Some(ContextKind::ImplicitlyCreated)).len(), 2);
+    assert!(
+        reg.list_urls(Some(ContextKind::ImplicitlyCreated))
+            .contains(&info.url)
     );
     assert_eq!(reg.get(&info.local_id).unwrap(), json!({"@context": local}));
+    assert_eq!(reg.info(&info.local_id).unwrap().number_of_hits, 3);
     assert!(matches!(
         reg.delete(&info.local_id, true).await,
         Err(JsonLdError::Forbidden(_))
     ));
     reg.delete(&info.url, false).await.unwrap();
-    assert!(reg.list(Some(ContextKind::ImplicitlyCreated)).is_empty());
+    assert_eq!(reg.list(Some(ContextKind::ImplicitlyCreated)).len(), 1);
 }
 
 #[tokio::test]
 async fn export_and_import() {
     let reg = offline();
-    let hosted = reg.add_hosted(minimal(), BASE).unwrap();
+    let hosted = reg.add_hosted(minimal(), BASE).await.unwrap();
     let implicit = reg.add_implicit(&json!({"y": "urn:y"}), BASE);
     reg.get(&hosted.local_id);
     let exported = reg.export_hosted();
@@ -293,7 +412,7 @@ async fn stale_cached_entries_are_evicted() {
 async fn clones_share_state() {
     let reg = offline();
     let clone = reg.clone();
-    let info = clone.add_hosted(minimal(), BASE).unwrap();
+    let info = clone.add_hosted(minimal(), BASE).await.unwrap();
     assert!(reg.info(&info.local_id).is_some());
     let handle =
         tokio::spawn(async move { clone.active(None).await.map(|c| c.core_url().to_owned()) });
