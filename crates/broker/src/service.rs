@@ -488,6 +488,9 @@ impl Broker {
                 if !parse::is_uri(&id) {
                     return Err((id, BrokerError::bad_data("entity id missing or not a URI")));
                 }
+                // Validate the fragment before looking at the stored entity.
+                let (_, rest) = ops::split_nulls(&obj, &s.ctx).map_err(|e| (id.clone(), e))?;
+                parse::attributes(&rest, &s.ctx, self.now()).map_err(|e| (id.clone(), e))?;
                 let ctx = s.ctx.clone();
                 let now = self.now();
                 let owned = id.clone();
