@@ -18,6 +18,7 @@ pub mod query;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod subscription;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -226,3 +226,17 @@ pub fn key_value(a: &Attribute, ctx: &Context, opts: &RenderOptions) -> Value {
         _ => a.value.clone(),
     }
 }
+
+/// A GeoJSON Feature of a rendered entity: `geometry` from the chosen GeoProperty (compact
+/// name), every other member under `properties`.
+pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values: bool) -> Value {
+    let id = rendered.get("id").cloned().unwrap_or(Value::Null);
+    let geometry = rendered
+        .get(geometry_property)
+        .map(|g| if key_values { g.clone() } else { g.get("value").cloned().unwrap_or_else(|| g.clone()) })
+        .filter(|g| g.get("coordinates").is_some())
+        .unwrap_or(Value::Null);
+    let mut properties = rendered;
+    properties.remove("id");
+    serde_json::json!({ "id": id, "type": "Feature", "geometry": geometry, "properties": properties })
+}

@@ -70,12 +70,19 @@ pub enum Purge {
     Keep(Vec<String>),
 }
 
+/// Told about every applied change, after it is durable (subscriptions, history).
+pub trait ChangeListener: Send + Sync + 'static {
+    /// The changes of one store commit for `tenant` that succeeded.
+    fn changed(&self, tenant: &str, applied: &[Applied]);
+}
+
 /// The NGSI-LD broker.
 #[derive(Clone)]
 pub struct Broker {
     store: Arc<dyn EntityStore>,
     clock: Arc<dyn Clock>,
     limits: Limits,
+    listeners: Vec<Arc<dyn ChangeListener>>,
 }
 
 fn not_found(id: &str) -> BrokerError {
@@ -85,7 +92,27 @@ fn not_found(id: &str) -> BrokerError {
 impl Broker {
     /// A broker over `store`.
     pub fn new(store: Arc<dyn EntityStore>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
-        Self { store, clock, limits }
+        Self { store, clock, limits, listeners: Vec::new() }
+    }
+
+    /// Adds a listener told about every applied change.
+    pub fn with_listener(mut self, l: Arc<dyn ChangeListener>) -> Self {
+        self.listeners.push(l);
+        self
+    }
+
+    /// Applies changes through the store and tells the listeners what succeeded.
+    async fn apply(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Result<Applied>>> {
+        let out = self.store.apply(tenant, changes).await?;
+        if !self.listeners.is_empty() {
+            let ok: Vec<Applied> = out.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+            if !ok.is_empty() {
+                for l in &self.listeners {
+                    l.changed(tenant, &ok);
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The limits in force.
@@ -112,7 +139,7 @@ impl Broker {
     }
 
     async fn apply_one(&self, tenant: &str, change: Change) -> Result<Applied> {
-        let mut out = self.store.apply(tenant, vec![change]).await?;
+        let mut out = self.apply(tenant, vec![change]).await?;
         out.pop().unwrap_or_else(|| Err(BrokerError::internal("store returned no outcome")))
     }
 
@@ -365,7 +392,7 @@ impl Broker {
             .collect();
         let n = changes.len();
         if n > 0 {
-            self.store.apply(&s.tenant, changes).await?;
+            self.apply(&s.tenant, changes).await?;
         }
         Ok(n)
     }
@@ -388,7 +415,7 @@ impl Broker {
                 Err(e) => slots.push(Some(Err(e))),
             }
         }
-        let mut applied = if changes.is_empty() { Vec::new() } else { self.store.apply(&s.tenant, changes).await? }.into_iter().zip(ids);
+        let mut applied = if changes.is_empty() { Vec::new() } else { self.apply(&s.tenant, changes).await? }.into_iter().zip(ids);
         Ok(slots
             .into_iter()
             .map(|slot| match slot {

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod linked;
 pub mod params;
 pub mod respond;
+pub mod subscriptions;
 
 use std::sync::Arc;
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub broker: Broker,
     /// JSON-LD contexts.
     pub contexts: ContextRegistry,
+    /// Subscriptions.
+    pub subscriptions: Arc<broker::subscription::Subscriptions>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
 }
@@ -86,6 +89,11 @@ pub fn router(state: AppState) -> Router {
         .route("/types/{ty}", get(discovery::type_info))
         .route("/attributes", get(discovery::attributes))
         .route("/attributes/{attr}", get(discovery::attribute_info))
+        .route("/subscriptions", get(subscriptions::query).post(subscriptions::create))
+        .route(
+            "/subscriptions/{id}",
+            get(subscriptions::retrieve).patch(subscriptions::update).delete(subscriptions::delete),
+        )
         .route("/jsonldContexts", get(contexts::list).post(contexts::add))
         .route("/jsonldContexts/{id}", get(contexts::retrieve).delete(contexts::delete));
     Router::new()
@@ -111,6 +119,7 @@ async fn admin_reset(State(st): State<AppState>) -> Result<StatusCode, ApiError>
         return Err(ApiError::new(ErrorType::ResourceNotFound, "the admin reset is not enabled"));
     }
     st.broker.store().reset().await.map_err(|e| ApiError(e.into()))?;
+    st.subscriptions.clear();
     for info in st.contexts.list(None) {
         // Core contexts refuse deletion; everything else goes.
         let _ = st.contexts.delete(&info.url, false).await;

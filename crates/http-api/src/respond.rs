@@ -82,15 +82,7 @@ pub fn with_count(mut r: Response, count: usize) -> Response {
     r
 }
 
-/// A GeoJSON Feature of a rendered entity: `geometry` from the chosen GeoProperty.
+/// A GeoJSON Feature of a rendered entity (see [`broker::render::feature`]).
 pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values: bool) -> Value {
-    let id = rendered.get("id").cloned().unwrap_or(Value::Null);
-    let geometry = rendered
-        .get(geometry_property)
-        .map(|g| if key_values { g.clone() } else { g.get("value").cloned().unwrap_or_else(|| g.clone()) })
-        .filter(|g| g.get("coordinates").is_some())
-        .unwrap_or(Value::Null);
-    let mut properties = rendered;
-    properties.remove("id");
-    serde_json::json!({ "id": id, "type": "Feature", "geometry": geometry, "properties": properties })
+    broker::render::feature(rendered, geometry_property, key_values)
 }

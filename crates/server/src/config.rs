@@ -40,6 +40,14 @@ pub struct FileConfig {
     pub context_max_bytes: Option<usize>,
     /// Serve `POST /admin/reset` (wipes everything; for conformance runs only).
     pub admin_reset: Option<bool>,
+    /// If non-empty, the only hosts notifications may be sent to (besides loopback when
+    /// `notify-allow-loopback` is true). Empty = any host.
+    #[serde(default)]
+    pub notify_allowed_hosts: Vec<String>,
+    /// Whether notifications may go to loopback addresses (default true).
+    pub notify_allow_loopback: Option<bool>,
+    /// Queued notifications per endpoint before new ones are dropped (default 1000).
+    pub notify_queue_capacity: Option<usize>,
 }
 
 /// The resolved configuration the application runs with.
@@ -59,6 +67,8 @@ pub struct Config {
     pub core_context: String,
     /// Context fetching policy.
     pub contexts: ContextPolicy,
+    /// Notification delivery settings.
+    pub notifier: notify::NotifierConfig,
 }
 
 /// How remote JSON-LD contexts may be fetched.
@@ -124,7 +134,15 @@ impl Config {
             admin_reset: o.admin_reset || f.admin_reset.unwrap_or(false),
             public_base: f.public_base.unwrap_or_else(|| format!("http://localhost:{port}")),
         };
+        let defaults = notify::NotifierConfig::default();
+        let notifier = notify::NotifierConfig {
+            allowed_hosts: f.notify_allowed_hosts,
+            allow_loopback: f.notify_allow_loopback.unwrap_or(true),
+            queue_capacity: f.notify_queue_capacity.unwrap_or(defaults.queue_capacity),
+            ..defaults
+        };
         Ok(Self {
+            notifier,
             listen,
             data_dir: o.data_dir.or(f.data_dir).unwrap_or_else(|| PathBuf::from("data")),
             durability,

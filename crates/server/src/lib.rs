@@ -4,6 +4,7 @@
 //! build the same application on port 0 with a fresh data directory.
 
 pub mod config;
+pub mod deliver;
 pub mod loader;
 
 use std::future::Future;
@@ -39,7 +40,30 @@ impl Application {
             .context("store opening task")??;
         let loader = loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
         let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
-        let broker = Broker::new(Arc::new(store), Arc::new(SystemClock), config.limits.clone());
+        let clock: Arc<dyn broker::Clock> = Arc::new(SystemClock);
+        let outcomes = Arc::new(deliver::Outcomes::default());
+        let notifier = notify::Notifier::new(config.notifier.clone(), outcomes.clone());
+        let subscriptions = Arc::new(
+            broker::subscription::Subscriptions::load(
+                Arc::new(store.clone()),
+                Arc::new(deliver::Sink(notifier)),
+                contexts.clone(),
+                clock.clone(),
+            )
+            .await
+            .context("loading subscriptions")?,
+        );
+        let _ = outcomes.0.set(subscriptions.clone());
+        let store_for_ticks: Arc<dyn broker::store::EntityStore> = Arc::new(store.clone());
+        let ticking = subscriptions.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                ticking.tick(&*store_for_ticks).await;
+            }
+        });
+        let broker = Broker::new(Arc::new(store), clock, config.limits.clone()).with_listener(subscriptions.clone());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -49,7 +73,7 @@ impl Application {
             // Listening on port 0 (tests): hand out the port actually bound.
             http.public_base = format!("http://localhost:{}", addr.port());
         }
-        let state = AppState { broker, contexts, config: Arc::new(http) };
+        let state = AppState { broker, contexts, subscriptions, config: Arc::new(http) };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self { listener, router, addr })
     }

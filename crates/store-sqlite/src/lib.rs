@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use broker::error::BrokerError;
 use broker::model::Entity;
 use broker::store::{Applied, Change, EntityStore, Prefilter, StoreError};
+use broker::subscription::{StoredSubscription, SubscriptionStore};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -100,6 +101,55 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel();
         self.jobs.send(job_of(tx)).await.map_err(|_| StoreError("the writer has stopped".into()))?;
         rx.await.map_err(|_| StoreError("the writer dropped a request".into()))
+    }
+}
+
+impl SqliteStore {
+    /// Durably sets (`Some`) or removes (`None`) a small document under `ns`/`key`.
+    pub async fn put_meta(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError> {
+        let (ns, key) = (ns.to_owned(), key.to_owned());
+        match self.submit(|reply| Job::Meta { ns, key, value, reply }).await? {
+            writer::Reply::Done(r) => r,
+            writer::Reply::Applied(_) => Err(StoreError("unexpected reply".into())),
+        }
+    }
+
+    /// Every document under `ns`, by key.
+    pub fn meta(&self, ns: &str) -> Vec<(String, String)> {
+        self.memory
+            .meta
+            .read()
+            .map(|m| m.iter().filter(|((n, _), _)| n == ns).map(|((_, k), v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+}
+
+const SUBSCRIPTIONS: &str = "subscription";
+
+fn sub_key(tenant: &str, id: &str) -> String {
+    format!("{tenant}\n{id}")
+}
+
+#[async_trait]
+impl SubscriptionStore for SqliteStore {
+    async fn load(&self) -> Result<Vec<StoredSubscription>, StoreError> {
+        self.meta(SUBSCRIPTIONS)
+            .into_iter()
+            .map(|(k, v)| {
+                let (tenant, id) = k.split_once('\n').ok_or_else(|| StoreError(format!("bad subscription key {k:?}")))?;
+                let record = serde_json::from_str(&v).map_err(|e| StoreError(format!("corrupt subscription {id}: {e}")))?;
+                Ok(StoredSubscription { tenant: tenant.to_owned(), id: id.to_owned(), record })
+            })
+            .collect()
+    }
+
+    async fn save(&self, s: StoredSubscription) -> Result<(), StoreError> {
+        let text = serde_json::to_string(&s.record).map_err(|e| StoreError(e.to_string()))?;
+        self.put_meta(SUBSCRIPTIONS, &sub_key(&s.tenant, &s.id), Some(text)).await
+    }
+
+    async fn remove(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
+        self.put_meta(SUBSCRIPTIONS, &sub_key(tenant, id), None).await
     }
 }
 

@@ -47,6 +47,8 @@ impl Tenant {
 #[derive(Default)]
 pub(crate) struct Memory {
     pub(crate) tenants: RwLock<HashMap<String, Tenant>>,
+    /// Small documents by (namespace, key): subscriptions, hosted contexts.
+    pub(crate) meta: RwLock<BTreeMap<(String, String), String>>,
 }
 
 impl Memory {
@@ -69,7 +71,16 @@ impl Memory {
                 .map_err(|e| StoreError(format!("corrupt entity row in tenant '{tenant}': {e}")))?;
             tenants.entry(tenant).or_default().put(Arc::new(e));
         }
-        Ok(Self { tenants: RwLock::new(tenants) })
+        let mut meta = BTreeMap::new();
+        let mut stmt = conn.prepare("SELECT ns, key, value FROM meta").map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, String>(2)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (k, v) = row.map_err(err)?;
+            meta.insert(k, v);
+        }
+        Ok(Self { tenants: RwLock::new(tenants), meta: RwLock::new(meta) })
     }
 
     pub(crate) fn tenant_exists(&self, tenant: &str) -> bool {

@@ -23,6 +23,8 @@ pub(crate) enum Reply {
 pub(crate) enum Job {
     Apply { tenant: String, changes: Vec<Change>, reply: oneshot::Sender<Reply> },
     Reset { reply: oneshot::Sender<Reply> },
+    /// Sets (`Some`) or removes (`None`) a small document.
+    Meta { ns: String, key: String, value: Option<String>, reply: oneshot::Sender<Reply> },
 }
 
 type Key = (String, String);
@@ -47,6 +49,10 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
                     let r = reset(&mut conn, &memory);
                     let _ = reply.send(Reply::Done(r));
                 }
+                Job::Meta { ns, key, value, reply } => {
+                    let r = meta(&conn, &memory, ns, key, value);
+                    let _ = reply.send(Reply::Done(r));
+                }
             }
         }
         commit_group(&mut conn, &memory, applies);
@@ -59,6 +65,30 @@ fn reset(conn: &mut Connection, memory: &Memory) -> Result<(), StoreError> {
         .map_err(|e| StoreError(e.to_string()))?;
     if let Ok(mut t) = memory.tenants.write() {
         t.clear();
+    }
+    if let Ok(mut m) = memory.meta.write() {
+        m.clear();
+    }
+    Ok(())
+}
+
+fn meta(conn: &Connection, memory: &Memory, ns: String, key: String, value: Option<String>) -> Result<(), StoreError> {
+    let err = |e: rusqlite::Error| StoreError(e.to_string());
+    match &value {
+        Some(v) => conn
+            .execute("INSERT OR REPLACE INTO meta (ns, key, value) VALUES (?1, ?2, ?3)", params![ns, key, v])
+            .map_err(err)?,
+        None => conn.execute("DELETE FROM meta WHERE ns = ?1 AND key = ?2", params![ns, key]).map_err(err)?,
+    };
+    if let Ok(mut m) = memory.meta.write() {
+        match value {
+            Some(v) => {
+                m.insert((ns, key), v);
+            }
+            None => {
+                m.remove(&(ns, key));
+            }
+        }
     }
     Ok(())
 }

@@ -1,0 +1,165 @@
+//! Building the Notification (GS CIM 009 clauses 5.3.1 and 5.8.6) for one subscription.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::diff::AttrChanges;
+use super::model::{Compiled, Trigger};
+use crate::model::{AttrKind, Attribute, Entity, Timestamp};
+use crate::parse::NGSI_LD_NULL;
+use crate::render::{self, Format, Projection, RenderOptions};
+
+/// How the entities of a notification are rendered.
+pub fn render_options(c: &Compiled) -> RenderOptions {
+    let pick = c.attributes.as_ref().map(|a| {
+        let mut set: HashSet<String> = a.clone();
+        set.insert("id".into());
+        set.insert("type".into());
+        set
+    });
+    RenderOptions {
+        format: c.format,
+        sys_attrs: c.sys_attrs,
+        projection: Projection { pick, omit: HashSet::new(), dataset_ids: c.dataset_ids.clone() },
+        lang: c.lang.clone(),
+    }
+}
+
+fn previous_member(kind: AttrKind) -> &'static str {
+    match kind {
+        AttrKind::Property | AttrKind::GeoProperty => "previousValue",
+        AttrKind::Relationship => "previousObject",
+        AttrKind::LanguageProperty => "previousLanguageMap",
+        AttrKind::VocabProperty => "previousVocab",
+        AttrKind::JsonProperty => "previousJson",
+        AttrKind::ListProperty => "previousValueList",
+        AttrKind::ListRelationship => "previousObjectList",
+    }
+}
+
+fn null_value(kind: AttrKind) -> Value {
+    match kind {
+        AttrKind::LanguageProperty => json!({ "@none": NGSI_LD_NULL }),
+        _ => Value::String(NGSI_LD_NULL.into()),
+    }
+}
+
+/// The form of a deleted attribute instance.
+fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp) -> Value {
+    if c.format == Format::KeyValues {
+        return Value::String(NGSI_LD_NULL.into());
+    }
+    let mut o = Map::new();
+    if c.format == Format::Normalized {
+        o.insert("type".into(), old.kind.type_name().into());
+    }
+    o.insert(old.kind.value_member().into(), null_value(old.kind));
+    if let Some(d) = &old.dataset_id {
+        o.insert("datasetId".into(), d.clone().into());
+    }
+    if c.show_changes {
+        o.insert(previous_member(old.kind).into(), old.value.clone());
+    }
+    if c.sys_attrs {
+        o.insert("createdAt".into(), render::timestamp(&old.created_at).into());
+        o.insert("modifiedAt".into(), render::timestamp(&old.modified_at).into());
+        o.insert("deletedAt".into(), render::timestamp(now).into());
+    }
+    Value::Object(o)
+}
+
+fn push_instance(out: &mut Map<String, Value>, key: String, v: Value) {
+    match out.remove(&key) {
+        None => {
+            out.insert(key, v);
+        }
+        Some(Value::Array(mut items)) => {
+            items.push(v);
+            out.insert(key, Value::Array(items));
+        }
+        Some(existing) => {
+            out.insert(key, Value::Array(vec![existing, v]));
+        }
+    }
+}
+
+fn wanted(c: &Compiled, name: &str) -> bool {
+    c.attributes.as_ref().is_none_or(|a| a.contains(name))
+}
+
+/// The rendered entity of a notification for one change.
+pub fn entity_data(
+    c: &Compiled,
+    before: Option<&Entity>,
+    after: Option<&Entity>,
+    changes: &AttrChanges,
+    reason: Trigger,
+    now: &Timestamp,
+) -> Value {
+    let ctx = &c.ctx;
+    let opts = render_options(c);
+    let (mut out, old) = match (after, before) {
+        (Some(a), b) => (render::entity(a, ctx, &opts), b),
+        (None, Some(b)) => {
+            let mut m = Map::new();
+            m.insert("id".into(), b.id.clone().into());
+            m.insert("type".into(), render::types(&b.types, ctx));
+            m.insert("deletedAt".into(), render::timestamp(now).into());
+            (m, Some(b))
+        }
+        (None, None) => return Value::Null,
+    };
+    let Some(old) = old else { return Value::Object(out) };
+    if c.show_changes && c.format != Format::KeyValues && after.is_some() {
+        for name in &changes.updated {
+            let key = ctx.compact_iri(name);
+            let (Some(slot), Some(prev)) = (out.get_mut(&key), old.attrs.get(name)) else { continue };
+            let slots: Vec<&mut Value> = match slot {
+                Value::Array(items) => items.iter_mut().collect(),
+                other => vec![other],
+            };
+            for s in slots {
+                let Some(o) = s.as_object_mut() else { continue };
+                let ds = o.get("datasetId").and_then(Value::as_str).map(str::to_owned);
+                if let Some(p) = prev.iter().find(|a| a.dataset_id == ds) {
+                    o.insert(previous_member(p.kind).into(), p.value.clone());
+                }
+            }
+        }
+    }
+    let deleted: Vec<(String, Option<String>)> = if after.is_none() {
+        old.attrs.iter().flat_map(|(n, v)| v.iter().map(|a| (n.clone(), a.dataset_id.clone()))).collect()
+    } else {
+        changes.deleted.clone()
+    };
+    let show_deleted = after.is_none() || reason == Trigger::AttributeDeleted || reason == Trigger::EntityUpdated;
+    if show_deleted {
+        for (name, ds) in deleted {
+            if !wanted(c, &name) {
+                continue;
+            }
+            if let Some(inst) = old.attrs.get(&name).and_then(|v| v.iter().find(|a| a.dataset_id == ds)) {
+                push_instance(&mut out, ctx.compact_iri(&name), deleted_form(inst, c, now));
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// The Notification document.
+pub fn notification(sub_id: &str, data: Value, reason: Option<Trigger>, now: &Timestamp, ld: bool, context_url: &str) -> Value {
+    let mut n = Map::new();
+    if ld {
+        n.insert("@context".into(), context_url.into());
+    }
+    n.insert("id".into(), format!("urn:ngsi-ld:Notification:{}", uuid::Uuid::new_v4()).into());
+    n.insert("type".into(), "Notification".into());
+    n.insert("subscriptionId".into(), sub_id.into());
+    n.insert("notifiedAt".into(), render::timestamp(now).into());
+    n.insert("data".into(), data);
+    if let Some(r) = reason {
+        n.insert("triggerReason".into(), r.name().into());
+    }
+    Value::Object(n)
+}
