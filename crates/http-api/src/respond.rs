@@ -86,3 +86,21 @@ pub fn with_count(mut r: Response, count: usize) -> Response {
 pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values: bool) -> Value {
     broker::render::feature(rendered, geometry_property, key_values)
 }
+
+/// Adds RFC 8288 `Link` headers to the previous and next page (`rel="prev"`/`"next"`).
+pub fn with_page_links(mut r: Response, path: &str, offset: usize, limit: usize, total: usize) -> Response {
+    let link = |o: usize, rel: &str| {
+        HeaderValue::from_str(&format!("<{path}?limit={limit}&offset={o}>;rel=\"{rel}\";type=\"{}\"", media::JSON_LD)).ok()
+    };
+    if offset > 0 && limit > 0 {
+        if let Some(v) = link(offset.saturating_sub(limit), "prev") {
+            r.headers_mut().append(header::LINK, v);
+        }
+    }
+    if limit > 0 && offset + limit < total {
+        if let Some(v) = link(offset + limit, "next") {
+            r.headers_mut().append(header::LINK, v);
+        }
+    }
+    r
+}

@@ -58,6 +58,7 @@ pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
     let page: Vec<Value> =
         all.iter().skip(offset).take(limit).map(|s| Value::Object(st.subscriptions.render(s, sys))).collect();
     let resp = respond::body(StatusCode::OK, Value::Array(page), req.accept, &req.ctx_ref);
+    let resp = respond::with_page_links(resp, "/ngsi-ld/v1/subscriptions", offset, limit, total);
     Ok(if params::count(&p)? { respond::with_count(resp, total) } else { resp })
 }
 

@@ -68,6 +68,9 @@ impl Notifier {
             .timeout(config.http_timeout)
             .connect_timeout(config.http_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Receivers written against header names as the spec spells them (Link,
+            // NGSILD-Tenant, receiverInfo keys) get them in that case.
+            .http1_title_case_headers()
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"));
         if let Err(e) = &http {

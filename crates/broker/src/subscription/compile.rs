@@ -13,6 +13,48 @@ use crate::parse;
 use crate::query::{EntityQuery, EntitySelector};
 use crate::render::Format;
 
+/// Decodes `%XX` escapes (invalid ones are kept as they are).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_owned())
+}
+
+/// Entity members named by `notification.pick` / `notification.omit`.
+fn member_list(n: &Map<String, Value>, k: &str, ctx: &Context) -> Result<Option<HashSet<String>>> {
+    match n.get(k) {
+        None => Ok(None),
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|m| match m.as_str() {
+                Some(s @ ("id" | "type")) => Ok(s.to_owned()),
+                Some(s) if parse::is_valid_name(s) => parse::attr_name(s, ctx),
+                _ => Err(bad(format!("notification.{k} must list entity member names"))),
+            })
+            .collect::<Result<HashSet<String>>>()
+            .map(Some),
+        Some(Value::String(s)) => ngsild_query::parse_attr_list(s)?
+            .iter()
+            .map(|m| if m == "id" || m == "type" { Ok(m.clone()) } else { parse::attr_name(m, ctx) })
+            .collect::<Result<HashSet<String>>>()
+            .map(Some),
+        Some(_) => Err(bad(format!("notification.{k} must be a list of names"))),
+    }
+}
+
 fn bad(msg: impl Into<String>) -> BrokerError {
     BrokerError::bad_data(msg)
 }
@@ -135,7 +177,8 @@ pub fn compile(
         return Err(bad("a subscription needs entities or watchedAttributes"));
     }
     if let Some(q) = string(doc, "q")? {
-        let mut expr = ngsild_query::parse_q(q)?;
+        // Clients percent-encode q as they would in a URL; a subscription's q is decoded too.
+        let mut expr = ngsild_query::parse_q(&percent_decode(q))?;
         expr.map_names(&mut |n| ctx.expand_term(n));
         query.q = Some(expr);
     }
@@ -208,11 +251,24 @@ pub fn compile(
         ),
         Some(_) => return Err(bad("datasetId must be an array")),
     };
+    let pick = member_list(n, "pick", &ctx)?;
+    let omit = member_list(n, "omit", &ctx)?;
+    let attributes = names(n, "attributes", &ctx)?;
+    if attributes.is_some() && (pick.is_some() || omit.is_some()) {
+        return Err(bad("notification.attributes cannot be combined with pick or omit"));
+    }
+    if let (Some(p), Some(o)) = (&pick, &omit) {
+        if p.iter().any(|m| o.contains(m)) {
+            return Err(bad("a member cannot be both picked and omitted"));
+        }
+    }
     Ok(Compiled {
+        pick,
+        omit,
         query,
         watched,
         triggers,
-        attributes: names(n, "attributes", &ctx)?,
+        attributes,
         format,
         sys_attrs: flag("sysAttrs")?,
         show_changes: flag("showChanges")?,
@@ -223,6 +279,7 @@ pub fn compile(
         time_interval,
         expires_at,
         active,
+        render_ctx: ctx.clone(),
         ctx,
         context_url,
     })

@@ -130,6 +130,7 @@ impl Subscriptions {
         let ctx = self.contexts.active(if context.is_null() { None } else { Some(&context) }).await?;
         let now = self.clock.now();
         let compiled = compile::compile(&doc, ctx, url, now, false)?;
+        let compiled = self.with_explicit_context(&doc, compiled).await?;
         let ts = |k: &str| r[k].as_str().and_then(crate::parse::parse_datetime).unwrap_or(now);
         Ok(Subscription {
             tenant: s.tenant.clone(),
@@ -141,6 +142,20 @@ impl Subscriptions {
             compiled,
             counters: Mutex::new(Counters::default()),
         })
+    }
+
+    /// Applies an explicit `jsonldContext` member: notifications are compacted with it and
+    /// name it. An unavailable context is a 503, an invalid one a 400.
+    async fn with_explicit_context(&self, doc: &Map<String, Value>, mut c: model::Compiled) -> Result<model::Compiled> {
+        match doc.get("jsonldContext") {
+            None => Ok(c),
+            Some(Value::String(url)) if crate::parse::is_uri(url) => {
+                c.render_ctx = self.contexts.active(Some(&Value::String(url.clone()))).await?;
+                c.context_url = url.clone();
+                Ok(c)
+            }
+            Some(_) => Err(BrokerError::bad_data("jsonldContext must be a URI")),
+        }
     }
 
     fn record_of(sub: &Subscription) -> StoredSubscription {
@@ -179,12 +194,13 @@ impl Subscriptions {
             Some(_) => return Err(BrokerError::bad_data("the subscription id must be a URI")),
             None => format!("urn:ngsi-ld:Subscription:{}", uuid::Uuid::new_v4()),
         };
-        for system in ["status", "createdAt", "modifiedAt", "jsonldContext"] {
+        for system in ["status", "createdAt", "modifiedAt"] {
             doc.remove(system);
         }
         let ctx = self.contexts.active(if context.is_null() { None } else { Some(&context) }).await?;
         let now = self.clock.now();
         let compiled = compile::compile(&doc, ctx, context_url, now, true)?;
+        let compiled = self.with_explicit_context(&doc, compiled).await?;
         if self.get(tenant, &id).is_ok() {
             return Err(BrokerError::exists(format!("subscription '{id}' already exists")).at(id));
         }
@@ -203,8 +219,7 @@ impl Subscriptions {
         Ok(id)
     }
 
-    /// Update Subscription: the fragment's members replace the document's (the
-    /// `notification` member is merged one level deep).
+    /// Update Subscription: the fragment's members replace the document's.
     pub async fn update(&self, tenant: &str, id: &str, fragment: Map<String, Value>) -> Result<()> {
         let old = self.get(tenant, id)?;
         if let Some(Value::String(given)) = fragment.get("id")
@@ -213,16 +228,13 @@ impl Subscriptions {
             }
         let mut doc = old.doc.clone();
         for (k, v) in fragment {
-            match (k.as_str(), doc.get_mut("notification"), v) {
-                ("id" | "@context" | "status" | "createdAt" | "modifiedAt", _, _) => {}
-                ("notification", Some(Value::Object(n)), Value::Object(new)) => n.extend(new),
-                (_, _, v) => {
-                    doc.insert(k, v);
-                }
+            if !["id", "@context", "status", "createdAt", "modifiedAt"].contains(&k.as_str()) {
+                doc.insert(k, v);
             }
         }
         let now = self.clock.now();
         let compiled = compile::compile(&doc, old.compiled.ctx.clone(), old.compiled.context_url.clone(), now, true)?;
+        let compiled = self.with_explicit_context(&doc, compiled).await?;
         let counters = old.counters.lock().map(|c| c.clone()).unwrap_or_default();
         let sub = Subscription {
             tenant: tenant.to_owned(),
@@ -365,7 +377,7 @@ impl Subscriptions {
             let data: Vec<Value> = candidates
                 .iter()
                 .filter(|e| c.query.matches(e))
-                .map(|e| Value::Object(crate::render::entity(e, &c.ctx, &opts)))
+                .map(|e| Value::Object(crate::render::entity(e, &c.render_ctx, &opts)))
                 .collect();
             if !data.is_empty() {
                 self.dispatch(&sub, data, None, now);
@@ -382,11 +394,25 @@ impl Subscriptions {
             let features: Vec<Value> = data
                 .into_iter()
                 .filter_map(|d| d.as_object().cloned())
-                .map(|m| crate::render::feature(m, &c.ctx.compact_iri(crate::model::iri::LOCATION), c.format == crate::render::Format::KeyValues))
+                .map(|m| crate::render::feature(m, &c.render_ctx.compact_iri(crate::model::iri::LOCATION), c.format == crate::render::Format::KeyValues))
                 .collect();
             json!({ "type": "FeatureCollection", "features": features })
         } else {
             Value::Array(data)
+        };
+        let data = match data {
+            Value::Array(items) if ld => Value::Array(
+                items
+                    .into_iter()
+                    .map(|mut e| {
+                        if let Some(o) = e.as_object_mut() {
+                            o.insert("@context".into(), c.context_url.clone().into());
+                        }
+                        e
+                    })
+                    .collect(),
+            ),
+            other => other,
         };
         let body = payload::notification(&sub.id, data, reason, &now, ld, &c.context_url);
         let link = (!ld).then(|| {

@@ -79,6 +79,10 @@ pub struct Compiled {
     pub triggers: HashSet<Trigger>,
     /// Attributes to include (expanded); `None` = all.
     pub attributes: Option<HashSet<String>>,
+    /// Entity members to keep (`notification.pick`; expanded, `id`/`type` literal).
+    pub pick: Option<HashSet<String>>,
+    /// Entity members to drop (`notification.omit`).
+    pub omit: Option<HashSet<String>>,
     /// Representation of the entities.
     pub format: Format,
     /// Include createdAt/modifiedAt.
@@ -99,8 +103,10 @@ pub struct Compiled {
     pub expires_at: Option<Timestamp>,
     /// `isActive`.
     pub active: bool,
-    /// The context notifications are compacted with.
+    /// The context the subscription was written with (its names are expanded with it).
     pub ctx: Arc<Context>,
+    /// The context notifications are compacted with (`jsonldContext`, else `ctx`).
+    pub render_ctx: Arc<Context>,
     /// The context's URL, named in notifications.
     pub context_url: String,
 }

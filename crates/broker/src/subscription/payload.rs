@@ -18,10 +18,12 @@ pub fn render_options(c: &Compiled) -> RenderOptions {
         set.insert("type".into());
         set
     });
+    let pick = pick.or_else(|| c.pick.clone());
+    let omit = c.omit.clone().unwrap_or_default();
     RenderOptions {
         format: c.format,
         sys_attrs: c.sys_attrs,
-        projection: Projection { pick, omit: HashSet::new(), dataset_ids: c.dataset_ids.clone() },
+        projection: Projection { pick, omit, dataset_ids: c.dataset_ids.clone() },
         lang: c.lang.clone(),
     }
 }
@@ -38,15 +40,29 @@ fn previous_member(kind: AttrKind) -> &'static str {
     }
 }
 
-fn null_value(kind: AttrKind) -> Value {
+fn null_value(kind: AttrKind, entity_gone: bool) -> Value {
     match kind {
-        AttrKind::LanguageProperty => json!({ "@none": NGSI_LD_NULL }),
+        AttrKind::LanguageProperty if !entity_gone => json!({ "@none": NGSI_LD_NULL }),
         _ => Value::String(NGSI_LD_NULL.into()),
     }
 }
 
+/// The previous value as shown: vocab IRIs compacted.
+fn previous(old: &Attribute, c: &Compiled) -> Value {
+    match old.kind {
+        AttrKind::VocabProperty => match &old.value {
+            Value::String(s) => Value::String(c.render_ctx.compact_iri(s)),
+            Value::Array(a) => {
+                Value::Array(a.iter().map(|v| v.as_str().map_or(v.clone(), |s| Value::String(c.render_ctx.compact_iri(s)))).collect())
+            }
+            other => other.clone(),
+        },
+        _ => old.value.clone(),
+    }
+}
+
 /// The form of a deleted attribute instance.
-fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp) -> Value {
+fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp, entity_gone: bool) -> Value {
     if c.format == Format::KeyValues {
         return Value::String(NGSI_LD_NULL.into());
     }
@@ -54,12 +70,12 @@ fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp) -> Value {
     if c.format == Format::Normalized {
         o.insert("type".into(), old.kind.type_name().into());
     }
-    o.insert(old.kind.value_member().into(), null_value(old.kind));
+    o.insert(old.kind.value_member().into(), null_value(old.kind, entity_gone));
     if let Some(d) = &old.dataset_id {
         o.insert("datasetId".into(), d.clone().into());
     }
     if c.show_changes {
-        o.insert(previous_member(old.kind).into(), old.value.clone());
+        o.insert(previous_member(old.kind).into(), previous(old, c));
     }
     if c.sys_attrs {
         o.insert("createdAt".into(), render::timestamp(&old.created_at).into());
@@ -97,7 +113,7 @@ pub fn entity_data(
     reason: Trigger,
     now: &Timestamp,
 ) -> Value {
-    let ctx = &c.ctx;
+    let ctx = &c.render_ctx;
     let opts = render_options(c);
     let (mut out, old) = match (after, before) {
         (Some(a), b) => (render::entity(a, ctx, &opts), b),
@@ -123,24 +139,32 @@ pub fn entity_data(
                 let Some(o) = s.as_object_mut() else { continue };
                 let ds = o.get("datasetId").and_then(Value::as_str).map(str::to_owned);
                 if let Some(p) = prev.iter().find(|a| a.dataset_id == ds) {
-                    o.insert(previous_member(p.kind).into(), p.value.clone());
+                    o.insert(previous_member(p.kind).into(), previous(p, c));
                 }
             }
         }
     }
-    let deleted: Vec<(String, Option<String>)> = if after.is_none() {
+    let gone = after.is_none();
+    let deleted: Vec<(String, Option<String>)> = if gone {
         old.attrs.iter().flat_map(|(n, v)| v.iter().map(|a| (n.clone(), a.dataset_id.clone()))).collect()
     } else {
         changes.deleted.clone()
     };
-    let show_deleted = after.is_none() || reason == Trigger::AttributeDeleted || reason == Trigger::EntityUpdated;
+    // A deleted entity shows its attributes only for attributeDeleted (the watched ones) or
+    // when previous values are asked for; otherwise id, type and deletedAt say it all.
+    let show_deleted = match (gone, reason) {
+        (true, Trigger::AttributeDeleted) => true,
+        (true, _) => c.show_changes,
+        (false, r) => r == Trigger::AttributeDeleted || r == Trigger::EntityUpdated,
+    };
     if show_deleted {
         for (name, ds) in deleted {
-            if !wanted(c, &name) {
+            let watched = c.watched.as_ref().is_none_or(|w| w.contains(&name));
+            if !wanted(c, &name) || (gone && !watched) {
                 continue;
             }
             if let Some(inst) = old.attrs.get(&name).and_then(|v| v.iter().find(|a| a.dataset_id == ds)) {
-                push_instance(&mut out, ctx.compact_iri(&name), deleted_form(inst, c, now));
+                push_instance(&mut out, ctx.compact_iri(&name), deleted_form(inst, c, now, gone));
             }
         }
     }

@@ -20,9 +20,6 @@ pub fn render(sub: &Subscription, now: &Timestamp, sys_attrs: bool) -> Map<Strin
     if !out.contains_key("notificationTrigger") {
         out.insert("notificationTrigger".into(), json!(["attributeCreated", "attributeUpdated"]));
     }
-    if !out.contains_key("isActive") {
-        out.insert("isActive".into(), true.into());
-    }
     out.insert("status".into(), Subscriptions::status(sub, now).into());
     out.insert("jsonldContext".into(), sub.compiled.context_url.clone().into());
     let mut n = sub.doc.get("notification").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -44,9 +41,7 @@ pub fn render(sub: &Subscription, now: &Timestamp, sys_attrs: bool) -> Map<Strin
         if let Some(t) = &c.last_failure {
             n.insert("lastFailure".into(), timestamp(t).into());
         }
-        if let Some(ok) = c.last_ok {
-            n.insert("status".into(), if ok { "ok" } else { "failed" }.into());
-        }
+        n.insert("status".into(), if c.last_ok == Some(false) { "failed" } else { "ok" }.into());
     }
     out.insert("notification".into(), Value::Object(n));
     if sys_attrs {
