@@ -78,7 +78,7 @@ pub fn entity(e: &Entity, ctx: &Context, opts: &RenderOptions) -> Map<String, Va
         };
         out.insert("scope".into(), s);
     }
-    if opts.sys_attrs && opts.format != Format::KeyValues {
+    if opts.sys_attrs {
         out.insert("createdAt".into(), timestamp(&e.created_at).into());
         out.insert("modifiedAt".into(), timestamp(&e.modified_at).into());
     }

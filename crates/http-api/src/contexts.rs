@@ -40,6 +40,8 @@ fn base(st: &AppState) -> String {
 pub fn context_reference(st: &AppState, local: &Value) -> Option<String> {
     match local {
         Value::String(url) => Some(url.clone()),
+        // A one-URL array names that URL; no need for an ImplicitlyCreated copy.
+        Value::Array(items) if items.len() == 1 && items[0].is_string() => items[0].as_str().map(str::to_owned),
         Value::Object(_) | Value::Array(_) => Some(st.contexts.add_implicit(local, &base(st)).url),
         _ => None,
     }

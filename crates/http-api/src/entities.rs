@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use broker::ops::UpdateResult;
 use broker::render::{self, Format};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use broker::model::Entity;
@@ -49,7 +48,9 @@ pub async fn retrieve(
     let linked_entities = match join {
         Some((_, level)) => {
             let tree = params::projection_tree(&p, &req.scope.ctx)?;
-            linked::collect(&st, &req.scope, &roots, level, &tree).await?
+            broker::linked::collect(&**st.broker.store(), &req.scope.tenant, &roots, level, &tree)
+                .await
+                .map_err(|e| crate::error::ApiError(e.into()))?
         }
         None => Vec::new(),
     };
@@ -103,7 +104,9 @@ pub async fn render_page(
     let linked_entities = match join {
         Some((_, level)) => {
             let tree = params::projection_tree(p, &req.scope.ctx)?;
-            linked::collect(st, &req.scope, entities, level, &tree).await?
+            broker::linked::collect(&**st.broker.store(), &req.scope.tenant, entities, level, &tree)
+                .await
+                .map_err(|e| crate::error::ApiError(e.into()))?
         }
         None => Vec::new(),
     };
@@ -122,22 +125,7 @@ fn render_list(
 ) -> Value {
     let ctx = &req.scope.ctx;
     let tree = params::projection_tree(p, ctx).unwrap_or_default();
-    let rendered: Vec<Map<String, Value>> = match join {
-        Some((linked::Join::Inline, level)) => {
-            let by_id: HashMap<&str, &Arc<Entity>> = linked_entities.iter().map(|(e, _)| (e.id.as_str(), e)).collect();
-            entities.iter().map(|e| linked::render_inline(e, &by_id, ctx, opts, &tree, true, level)).collect()
-        }
-        Some((linked::Join::Flat, _)) => {
-            let empty = params::ProjTree::default();
-            let roots = entities.iter().map(|e| render::entity(e, ctx, opts));
-            let others = linked_entities.iter().map(|(e, path)| {
-                let t = linked::subtree(&tree, path).unwrap_or(&empty);
-                render::entity(e, ctx, &linked::level_opts(opts, t, false))
-            });
-            roots.chain(others).collect()
-        }
-        None => entities.iter().map(|e| render::entity(e, ctx, opts)).collect(),
-    };
+    let rendered = broker::linked::render_joined(entities, linked_entities, join, ctx, opts, &tree);
     // An entity with nothing left after pick/omit is left out of a list.
     let projected = p.contains_key("pick") || p.contains_key("omit");
     let rendered: Vec<Map<String, Value>> = rendered.into_iter().filter(|m| !(projected && m.is_empty())).collect();

@@ -49,6 +49,12 @@ impl Default for HttpConfig {
     }
 }
 
+/// Supplies the Prometheus text exposition served at `/metrics`.
+pub trait Metrics: Send + Sync + 'static {
+    /// The current metrics in the Prometheus text format.
+    fn render(&self) -> String;
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -60,6 +66,8 @@ pub struct AppState {
     pub subscriptions: Arc<broker::subscription::Subscriptions>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
+    /// Operational metrics.
+    pub metrics: Arc<dyn Metrics>,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -100,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/ngsi-ld/v1", v1)
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .route("/admin/reset", post(admin_reset))
         .fallback(not_found)
         .layer(middleware::from_fn(problem_for_bare_errors))
@@ -108,6 +117,10 @@ pub fn router(state: AppState) -> Router {
 
 async fn health() -> impl IntoResponse {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+}
+
+async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
 }
 
 async fn openapi() -> impl IntoResponse {

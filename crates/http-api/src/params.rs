@@ -105,17 +105,7 @@ fn expand_list(list: &str, ctx: &Context) -> ApiResult<Vec<String>> {
         .collect())
 }
 
-/// A `pick`/`omit` projection with the nested projections of linked entities, keyed by the
-/// (expanded) Relationship that leads to them.
-#[derive(Debug, Clone, Default)]
-pub struct ProjTree {
-    /// Members to show at this level (`None` = all).
-    pub pick: Option<HashSet<String>>,
-    /// Members to hide at this level.
-    pub omit: HashSet<String>,
-    /// Projections of the entities reached through each Relationship.
-    pub children: HashMap<String, ProjTree>,
-}
+pub use broker::linked::ProjTree;
 
 fn expand_name(n: &str, ctx: &Context) -> String {
     if n == "id" || n == "type" { n.to_owned() } else { ctx.expand_term(n) }

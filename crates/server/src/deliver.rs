@@ -39,3 +39,22 @@ impl notify::OutcomeSink for Outcomes {
         subs.record(&key.tenant, &key.id, d);
     }
 }
+
+/// The `/metrics` exposition: notification delivery counters.
+pub struct Metrics(pub notify::Notifier);
+
+impl http_api::Metrics for Metrics {
+    fn render(&self) -> String {
+        let s = self.0.stats();
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+        };
+        counter("quartier_notifications_delivered_total", "Notifications the receiver accepted.", "counter", s.delivered);
+        counter("quartier_notifications_failed_total", "Notifications that failed after retries.", "counter", s.failed);
+        counter("quartier_notifications_dropped_total", "Notifications dropped (queue full, host not allowed).", "counter", s.dropped);
+        counter("quartier_notifications_queued", "Notifications waiting or in flight.", "gauge", s.queued);
+        counter("quartier_notification_workers", "Endpoint workers alive.", "gauge", s.workers);
+        out
+    }
+}

@@ -46,7 +46,7 @@ impl Application {
         let subscriptions = Arc::new(
             broker::subscription::Subscriptions::load(
                 Arc::new(store.clone()),
-                Arc::new(deliver::Sink(notifier)),
+                Arc::new(deliver::Sink(notifier.clone())),
                 contexts.clone(),
                 clock.clone(),
             )
@@ -73,7 +73,8 @@ impl Application {
             // Listening on port 0 (tests): hand out the port actually bound.
             http.public_base = format!("http://localhost:{}", addr.port());
         }
-        let state = AppState { broker, contexts, subscriptions, config: Arc::new(http) };
+        let metrics = Arc::new(deliver::Metrics(notifier));
+        let state = AppState { broker, contexts, subscriptions, config: Arc::new(http), metrics };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self { listener, router, addr })
     }

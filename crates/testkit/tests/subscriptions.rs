@@ -85,6 +85,9 @@ async fn a_matching_change_reaches_the_receiver_and_the_status_shows_it() {
     assert!(s["notification"]["lastSuccess"].is_string());
     assert_eq!(s["status"], "active");
     assert_eq!(s["subscriptionName"], "NO2 alerts");
+    // And the operator sees it in the metrics.
+    let m = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(m.lines().any(|l| l == "quartier_notifications_delivered_total 1"), "{m}");
 }
 
 #[tokio::test]

@@ -121,6 +121,10 @@ pub fn entity_data(
             let mut m = Map::new();
             m.insert("id".into(), b.id.clone().into());
             m.insert("type".into(), render::types(&b.types, ctx));
+            if c.sys_attrs {
+                m.insert("createdAt".into(), render::timestamp(&b.created_at).into());
+                m.insert("modifiedAt".into(), render::timestamp(&b.modified_at).into());
+            }
             m.insert("deletedAt".into(), render::timestamp(now).into());
             (m, Some(b))
         }

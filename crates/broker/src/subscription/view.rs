@@ -41,7 +41,9 @@ pub fn render(sub: &Subscription, now: &Timestamp, sys_attrs: bool) -> Map<Strin
         if let Some(t) = &c.last_failure {
             n.insert("lastFailure".into(), timestamp(t).into());
         }
-        n.insert("status".into(), if c.last_ok == Some(false) { "failed" } else { "ok" }.into());
+        if c.times_sent > 0 {
+            n.insert("status".into(), if c.last_ok == Some(false) { "failed" } else { "ok" }.into());
+        }
     }
     out.insert("notification".into(), Value::Object(n));
     if sys_attrs {
