@@ -71,9 +71,11 @@ pub enum Purge {
 }
 
 /// Told about every applied change, after it is durable (subscriptions, history).
+/// Implementations must not wait on anything slow (receivers, networks).
+#[async_trait::async_trait]
 pub trait ChangeListener: Send + Sync + 'static {
     /// The changes of one store commit for `tenant` that succeeded.
-    fn changed(&self, tenant: &str, applied: &[Applied]);
+    async fn changed(&self, tenant: &str, applied: &[Applied]);
 }
 
 /// The NGSI-LD broker.
@@ -108,7 +110,7 @@ impl Broker {
             let ok: Vec<Applied> = out.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
             if !ok.is_empty() {
                 for l in &self.listeners {
-                    l.changed(tenant, &ok);
+                    l.changed(tenant, &ok).await;
                 }
             }
         }

@@ -51,7 +51,8 @@ impl Application {
                 clock.clone(),
             )
             .await
-            .context("loading subscriptions")?,
+            .context("loading subscriptions")?
+            .with_entities(Arc::new(store.clone())),
         );
         let _ = outcomes.0.set(subscriptions.clone());
         let store_for_ticks: Arc<dyn broker::store::EntityStore> = Arc::new(store.clone());

@@ -262,7 +262,23 @@ pub fn compile(
             return Err(bad("a member cannot be both picked and omitted"));
         }
     }
+    let join = match string(n, "join")? {
+        None => None,
+        Some(j) => {
+            let kind = match j {
+                "inline" => crate::linked::Join::Inline,
+                "flat" => crate::linked::Join::Flat,
+                other => return Err(bad(format!("notification.join must be inline or flat, not '{other}'"))),
+            };
+            let level = match n.get("joinLevel") {
+                None => 1,
+                Some(v) => v.as_u64().filter(|l| (1..=8).contains(l)).ok_or_else(|| bad("joinLevel must be 1 to 8"))? as usize,
+            };
+            Some((kind, level))
+        }
+    };
     Ok(Compiled {
+        join,
         pick,
         omit,
         query,

@@ -91,6 +91,7 @@ pub struct Subscriptions {
     contexts: ContextRegistry,
     clock: Arc<dyn Clock>,
     last_sent: Mutex<HashMap<(String, String), Timestamp>>,
+    entities: Option<Arc<dyn crate::store::EntityStore>>,
 }
 
 fn not_found(id: &str) -> BrokerError {
@@ -112,6 +113,7 @@ impl Subscriptions {
             contexts,
             clock,
             last_sent: Mutex::new(HashMap::new()),
+            entities: None,
         };
         for s in store.load().await? {
             match subs.compile_record(&s).await {
@@ -120,6 +122,12 @@ impl Subscriptions {
             }
         }
         Ok(subs)
+    }
+
+    /// Gives the engine read access to entities (for linked entities in notifications).
+    pub fn with_entities(mut self, entities: Arc<dyn crate::store::EntityStore>) -> Self {
+        self.entities = Some(entities);
+        self
     }
 
     async fn compile_record(&self, s: &StoredSubscription) -> Result<Subscription> {
@@ -308,7 +316,7 @@ impl Subscriptions {
     }
 
     /// Matches applied changes of `tenant` and sends the notifications they trigger.
-    pub fn changed(&self, tenant: &str, applied: &[Applied]) {
+    pub async fn changed(&self, tenant: &str, applied: &[Applied]) {
         let subs = self.list(tenant);
         if subs.is_empty() || applied.is_empty() {
             return;
@@ -335,6 +343,9 @@ impl Subscriptions {
             if data.is_empty() {
                 continue;
             }
+            if let Some((join, level)) = c.join {
+                data = self.joined(&sub, applied, join, level, data).await;
+            }
             if let Some(th) = c.throttling {
                 let key = (tenant.to_owned(), sub.id.clone());
                 let mut last = self.last_sent.lock().unwrap_or_else(|p| p.into_inner());
@@ -347,6 +358,32 @@ impl Subscriptions {
                 last.insert(key, now);
             }
             self.dispatch(&sub, data, reason, now);
+        }
+    }
+
+    /// Adds the linked entities of the notified entities (`notification.join`).
+    async fn joined(&self, sub: &Subscription, applied: &[Applied], join: crate::linked::Join, level: usize, data: Vec<Value>) -> Vec<Value> {
+        let c = &sub.compiled;
+        let roots: Vec<Arc<crate::model::Entity>> = applied
+            .iter()
+            .filter_map(|a| a.after.clone())
+            .filter(|e| data.iter().any(|d| d.get("id").and_then(Value::as_str) == Some(e.id.as_str())))
+            .collect();
+        let Some(entities) = &self.entities else { return data };
+        let tree = crate::linked::ProjTree::default();
+        let Ok(linked) = crate::linked::collect(&**entities, &sub.tenant, &roots, level, &tree).await else { return data };
+        if linked.is_empty() {
+            return data;
+        }
+        let opts = payload::render_options(c);
+        let rendered = crate::linked::render_joined(&roots, &linked, Some((join, level)), &c.render_ctx, &opts, &tree);
+        match join {
+            crate::linked::Join::Inline => rendered.into_iter().map(Value::Object).collect(),
+            crate::linked::Join::Flat => {
+                let mut out = data;
+                out.extend(rendered.into_iter().skip(roots.len()).map(Value::Object));
+                out
+            }
         }
     }
 
@@ -433,8 +470,9 @@ impl Subscriptions {
     }
 }
 
+#[async_trait]
 impl crate::service::ChangeListener for Subscriptions {
-    fn changed(&self, tenant: &str, applied: &[Applied]) {
-        Subscriptions::changed(self, tenant, applied);
+    async fn changed(&self, tenant: &str, applied: &[Applied]) {
+        Subscriptions::changed(self, tenant, applied).await;
     }
 }

@@ -83,6 +83,8 @@ pub struct Compiled {
     pub pick: Option<HashSet<String>>,
     /// Entity members to drop (`notification.omit`).
     pub omit: Option<HashSet<String>>,
+    /// Linked entities to add (`notification.join`, `joinLevel`).
+    pub join: Option<(crate::linked::Join, usize)>,
     /// Representation of the entities.
     pub format: Format,
     /// Include createdAt/modifiedAt.
