@@ -95,6 +95,15 @@ pub fn entity(e: &Entity, ctx: &Context, opts: &RenderOptions) -> Map<String, Va
             continue;
         }
         let rendered: Vec<Value> = match opts.format {
+            // Several instances in keyValues: {"dataset": {datasetId or "@none": value}}.
+            Format::KeyValues if instances.len() > 1 => {
+                let mut by_ds = Map::new();
+                for a in instances {
+                    let key = a.dataset_id.clone().unwrap_or_else(|| "@none".into());
+                    by_ds.insert(key, key_value(a, ctx, opts));
+                }
+                vec![serde_json::json!({ "dataset": by_ds })]
+            }
             Format::KeyValues => vec![key_value(&instances[0], ctx, opts)],
             _ => instances.iter().map(|a| attribute(a, ctx, opts)).collect(),
         };

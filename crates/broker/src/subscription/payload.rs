@@ -162,13 +162,37 @@ pub fn entity_data(
         (false, r) => r == Trigger::AttributeDeleted || r == Trigger::EntityUpdated,
     };
     if show_deleted {
+        let mut done: HashSet<String> = HashSet::new();
         for (name, ds) in deleted {
             let watched = c.watched.as_ref().is_none_or(|w| w.contains(&name));
-            if !wanted(c, &name) || (gone && !watched) {
+            if !wanted(c, &name) || (gone && !watched) || done.contains(&name) {
                 continue;
             }
-            if let Some(inst) = old.attrs.get(&name).and_then(|v| v.iter().find(|a| a.dataset_id == ds)) {
-                push_instance(&mut out, ctx.compact_iri(&name), deleted_form(inst, c, now, gone));
+            let Some(instances) = old.attrs.get(&name) else { continue };
+            let key = ctx.compact_iri(&name);
+            let all_gone = after.is_some_and(|a| !a.attrs.contains_key(&name)) && instances.len() > 1;
+            if all_gone {
+                // deleteAll: one null for the attribute, whatever its instances were.
+                let mut first = instances[0].clone();
+                first.dataset_id = None;
+                out.insert(key, deleted_form(&first, c, now, gone));
+                done.insert(name);
+            } else if let Some(inst) = instances.iter().find(|a| a.dataset_id == ds) {
+                if c.format == Format::KeyValues && out.get(&key).is_some_and(|v| v.get("dataset").is_some()) {
+                    if let Some(d) = out.get_mut(&key).and_then(|v| v.get_mut("dataset")).and_then(Value::as_object_mut) {
+                        d.insert(ds.clone().unwrap_or_else(|| "@none".into()), deleted_form(inst, c, now, gone));
+                    }
+                } else if c.format == Format::KeyValues && out.contains_key(&key) {
+                    let mut d = Map::new();
+                    for remaining in after.and_then(|a| a.attrs.get(&name)).into_iter().flatten() {
+                        let rk = remaining.dataset_id.clone().unwrap_or_else(|| "@none".into());
+                        d.insert(rk, out.get(&key).cloned().unwrap_or(Value::Null));
+                    }
+                    d.insert(ds.clone().unwrap_or_else(|| "@none".into()), deleted_form(inst, c, now, gone));
+                    out.insert(key, json!({ "dataset": d }));
+                } else {
+                    push_instance(&mut out, key, deleted_form(inst, c, now, gone));
+                }
             }
         }
     }
