@@ -20,6 +20,7 @@ pub mod render;
 pub mod service;
 pub mod store;
 pub mod subscription;
+pub mod temporal;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
