@@ -116,6 +116,7 @@ mod geo_query;
 mod logic;
 mod q;
 mod scope;
+mod temporal;
 mod types;
 mod value;
 
@@ -130,5 +131,6 @@ pub use crate::geo_query::{
 };
 pub use crate::q::{AttrPath, CompOp, QExpr, QTerm, parse_q};
 pub use crate::scope::{ScopeExpr, ScopeLevel, ScopePattern, parse_scope_q};
+pub use crate::temporal::{TimeWindow, parse_duration, parse_time_window};
 pub use crate::types::{TypeExpr, parse_type_expr};
 pub use crate::value::{QRegex, QValue, parse_date, parse_datetime, parse_time};

@@ -189,9 +189,12 @@ impl Subscriptions {
         self.table.read().ok().and_then(|t| t.get(tenant)?.get(id).cloned()).ok_or_else(|| not_found(id))
     }
 
-    /// All subscriptions of a tenant, by id.
+    /// All subscriptions of a tenant, oldest first.
     pub fn list(&self, tenant: &str) -> Vec<Arc<Subscription>> {
-        self.table.read().map(|t| t.get(tenant).map(|m| m.values().cloned().collect()).unwrap_or_default()).unwrap_or_default()
+        let mut all: Vec<Arc<Subscription>> =
+            self.table.read().map(|t| t.get(tenant).map(|m| m.values().cloned().collect()).unwrap_or_default()).unwrap_or_default();
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        all
     }
 
     /// Create Subscription: `doc` without `@context`; `context` is the @context in force,
