@@ -86,3 +86,13 @@ pub trait EntityStore: Send + Sync + 'static {
     /// Deletes everything (the conformance suite's reset hook).
     async fn reset(&self) -> Result<(), StoreError>;
 }
+
+/// Small documents by namespace and key (hosted JSON-LD contexts, settings): durable,
+/// read whole at start-up.
+#[async_trait]
+pub trait DocumentStore: Send + Sync + 'static {
+    /// Durably sets (`Some`) or removes (`None`) a document.
+    async fn put_document(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError>;
+    /// Every document of a namespace, by key.
+    fn documents(&self, ns: &str) -> Vec<(String, String)>;
+}

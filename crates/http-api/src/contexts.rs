@@ -47,6 +47,15 @@ pub fn context_reference(st: &AppState, local: &Value) -> Option<String> {
     }
 }
 
+/// Namespace and key of the hosted contexts in the document store.
+pub const HOSTED: (&str, &str) = ("jsonld", "hosted");
+
+/// Saves the hosted and implicitly created contexts so they survive a restart.
+pub async fn persist(st: &AppState) -> ApiResult<()> {
+    let doc = st.contexts.export_hosted().to_string();
+    st.documents.put_document(HOSTED.0, HOSTED.1, Some(doc)).await.map_err(|e| ApiError(e.into()))
+}
+
 /// GET /jsonldContexts
 pub async fn list(State(st): State<AppState>, Query(p): Query<Params>) -> ApiResult<Response> {
     let kind = match p.get("kind") {
@@ -116,6 +125,7 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
         ));
     }
     let info = st.contexts.add_hosted(doc, &base(&st)).await?;
+    persist(&st).await?;
     Ok(respond::created(&format!("{COLLECTION_PATH}/{}", info.local_id)))
 }
 
@@ -123,5 +133,6 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
 pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, Query(p): Query<Params>) -> ApiResult<Response> {
     let reload = flag(&p, "reload")?;
     st.contexts.delete(&id, reload).await?;
+    persist(&st).await?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }

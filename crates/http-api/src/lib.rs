@@ -17,6 +17,7 @@ pub mod linked;
 pub mod params;
 pub mod respond;
 pub mod subscriptions;
+pub mod temporal;
 
 use std::sync::Arc;
 
@@ -64,10 +65,14 @@ pub struct AppState {
     pub contexts: ContextRegistry,
     /// Subscriptions.
     pub subscriptions: Arc<broker::subscription::Subscriptions>,
+    /// History.
+    pub temporal: broker::temporal::Temporal,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
     /// Operational metrics.
     pub metrics: Arc<dyn Metrics>,
+    /// Durable small documents (hosted contexts).
+    pub documents: Arc<dyn broker::store::DocumentStore>,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -102,6 +107,15 @@ pub fn router(state: AppState) -> Router {
             "/subscriptions/{id}",
             get(subscriptions::retrieve).patch(subscriptions::update).delete(subscriptions::delete),
         )
+        .route("/temporal/entities", get(temporal::query).post(temporal::upsert))
+        .route("/temporal/entities/{id}", get(temporal::retrieve).delete(temporal::delete))
+        .route("/temporal/entities/{id}/attrs", post(temporal::append))
+        .route("/temporal/entityOperations/query", post(temporal::query_post))
+        .route("/temporal/entities/{id}/attrs/{attr}", axum::routing::delete(temporal::delete_attr))
+        .route(
+            "/temporal/entities/{id}/attrs/{attr}/{instance}",
+            axum::routing::patch(temporal::modify_instance).delete(temporal::delete_instance),
+        )
         .route("/jsonldContexts", get(contexts::list).post(contexts::add))
         .route("/jsonldContexts/{id}", get(contexts::retrieve).delete(contexts::delete));
     Router::new()
@@ -133,6 +147,7 @@ async fn admin_reset(State(st): State<AppState>) -> Result<StatusCode, ApiError>
     }
     st.broker.store().reset().await.map_err(|e| ApiError(e.into()))?;
     st.subscriptions.clear();
+    st.temporal.store().reset().await.map_err(|e| ApiError(e.into()))?;
     for info in st.contexts.list(None) {
         // Core contexts refuse deletion; everything else goes.
         let _ = st.contexts.delete(&info.url, false).await;

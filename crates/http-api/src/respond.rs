@@ -92,15 +92,13 @@ pub fn with_page_links(mut r: Response, path: &str, offset: usize, limit: usize,
     let link = |o: usize, rel: &str| {
         HeaderValue::from_str(&format!("<{path}?limit={limit}&offset={o}>;rel=\"{rel}\";type=\"{}\"", media::JSON_LD)).ok()
     };
-    if offset > 0 && limit > 0 {
-        if let Some(v) = link(offset.saturating_sub(limit), "prev") {
+    if offset > 0 && limit > 0
+        && let Some(v) = link(offset.saturating_sub(limit), "prev") {
             r.headers_mut().append(header::LINK, v);
         }
-    }
-    if limit > 0 && offset + limit < total {
-        if let Some(v) = link(offset + limit, "next") {
+    if limit > 0 && offset + limit < total
+        && let Some(v) = link(offset + limit, "next") {
             r.headers_mut().append(header::LINK, v);
         }
-    }
     r
 }

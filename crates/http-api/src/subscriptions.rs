@@ -41,7 +41,9 @@ pub async fn create(State(st): State<AppState>, headers: axum::http::HeaderMap, 
     } else {
         // Make sure it resolves (503 / 400 otherwise) before handing out its URL.
         st.contexts.active(Some(&local)).await?;
-        context_reference(&st, &local).unwrap_or_else(|| req.scope.ctx.core_url().to_owned())
+        let url = context_reference(&st, &local).unwrap_or_else(|| req.scope.ctx.core_url().to_owned());
+        crate::contexts::persist(&st).await?;
+        url
     };
     let id = st.subscriptions.create(&req.scope.tenant, body, local, url).await?;
     Ok(respond::created(&format!("/ngsi-ld/v1/subscriptions/{id}")))

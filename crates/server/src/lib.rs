@@ -64,7 +64,20 @@ impl Application {
                 ticking.tick(&*store_for_ticks).await;
             }
         });
-        let broker = Broker::new(Arc::new(store), clock, config.limits.clone()).with_listener(subscriptions.clone());
+        let temporal = broker::temporal::Temporal::new(Arc::new(store.clone()), clock.clone());
+        let recorder = broker::temporal::record::Recorder::new(Arc::new(store.clone()), clock.clone());
+        if let Some((_, doc)) = broker::store::DocumentStore::documents(&store, http_api::contexts::HOSTED.0)
+            .into_iter()
+            .find(|(k, _)| k == http_api::contexts::HOSTED.1)
+        {
+            let saved = serde_json::from_str(&doc).context("reading the saved hosted contexts")?;
+            contexts.import_hosted(saved).context("restoring the hosted contexts")?;
+        }
+        let documents: Arc<dyn broker::store::DocumentStore> = Arc::new(store.clone());
+        // History first (durable), then notifications.
+        let broker = Broker::new(Arc::new(store), clock, config.limits.clone())
+            .with_listener(Arc::new(recorder))
+            .with_listener(subscriptions.clone());
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
@@ -75,7 +88,7 @@ impl Application {
             http.public_base = format!("http://localhost:{}", addr.port());
         }
         let metrics = Arc::new(deliver::Metrics(notifier));
-        let state = AppState { broker, contexts, subscriptions, config: Arc::new(http), metrics };
+        let state = AppState { broker, contexts, subscriptions, temporal, config: Arc::new(http), metrics, documents };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self { listener, router, addr })
     }

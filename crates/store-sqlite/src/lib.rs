@@ -8,10 +8,14 @@
 //!   then answers the callers. Concurrent requests therefore share commits (group commit):
 //!   durability costs one fsync per group, not per request.
 //! * The schema is versioned with `PRAGMA user_version`; [`migrate`] brings older files up.
+//! * **History** (the temporal API, `broker::temporal::TemporalStore`) lives in its own
+//!   tables laid out for time series (see the `temporal` module); its writes are jobs of the
+//!   same writer thread and share its commits, its reads use separate read-only connections.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod memory;
+mod temporal;
 mod writer;
 
 use std::path::Path;
@@ -49,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (tenant, id)
      ) WITHOUT ROWID;
      CREATE TABLE meta (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;",
+    temporal::MIGRATION,
 ];
 
 /// Brings the schema of `conn` to the newest version.
@@ -73,6 +78,8 @@ fn store_err(e: impl std::fmt::Display) -> StoreError {
 pub struct SqliteStore {
     memory: Arc<Memory>,
     jobs: mpsc::Sender<Job>,
+    /// Read connections for history queries (see [`temporal`]).
+    readers: Arc<temporal::Readers>,
 }
 
 impl SqliteStore {
@@ -94,7 +101,7 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, mem, rx))
             .map_err(store_err)?;
-        Ok(Self { memory, jobs: tx })
+        Ok(Self { memory, jobs: tx, readers: Arc::new(temporal::Readers::new(path)) })
     }
 
     async fn submit(&self, job_of: impl FnOnce(oneshot::Sender<writer::Reply>) -> Job) -> Result<writer::Reply, StoreError> {
@@ -110,7 +117,7 @@ impl SqliteStore {
         let (ns, key) = (ns.to_owned(), key.to_owned());
         match self.submit(|reply| Job::Meta { ns, key, value, reply }).await? {
             writer::Reply::Done(r) => r,
-            writer::Reply::Applied(_) => Err(StoreError("unexpected reply".into())),
+            _ => Err(StoreError("unexpected reply".into())),
         }
     }
 
@@ -121,6 +128,17 @@ impl SqliteStore {
             .read()
             .map(|m| m.iter().filter(|((n, _), _)| n == ns).map(|((_, k), v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl broker::store::DocumentStore for SqliteStore {
+    async fn put_document(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError> {
+        self.put_meta(ns, key, value).await
+    }
+
+    fn documents(&self, ns: &str) -> Vec<(String, String)> {
+        self.meta(ns)
     }
 }
 
@@ -179,14 +197,14 @@ impl EntityStore for SqliteStore {
         let tenant = tenant.to_owned();
         match self.submit(|reply| Job::Apply { tenant, changes, reply }).await? {
             writer::Reply::Applied(r) => r,
-            writer::Reply::Done(_) => Err(StoreError("unexpected reply".into())),
+            _ => Err(StoreError("unexpected reply".into())),
         }
     }
 
     async fn reset(&self) -> Result<(), StoreError> {
         match self.submit(|reply| Job::Reset { reply }).await? {
             writer::Reply::Done(r) => r,
-            writer::Reply::Applied(_) => Err(StoreError("unexpected reply".into())),
+            _ => Err(StoreError("unexpected reply".into())),
         }
     }
 }

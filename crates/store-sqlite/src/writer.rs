@@ -11,6 +11,7 @@ use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::memory::Memory;
+use crate::temporal;
 
 /// Most jobs folded into one commit.
 const MAX_GROUP: usize = 512;
@@ -18,6 +19,8 @@ const MAX_GROUP: usize = 512;
 pub(crate) enum Reply {
     Applied(Result<Vec<Result<Applied, BrokerError>>, StoreError>),
     Done(Result<(), StoreError>),
+    /// Outcome of a history job (`false`: nothing matched).
+    Flag(Result<bool, StoreError>),
 }
 
 pub(crate) enum Job {
@@ -25,6 +28,8 @@ pub(crate) enum Job {
     Reset { reply: oneshot::Sender<Reply> },
     /// Sets (`Some`) or removes (`None`) a small document.
     Meta { ns: String, key: String, value: Option<String>, reply: oneshot::Sender<Reply> },
+    /// A change to history; committed with the group, like `Apply`.
+    Temporal { tenant: String, op: temporal::Op, reply: oneshot::Sender<Reply> },
 }
 
 type Key = (String, String);
@@ -41,11 +46,13 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
         }
         // A reset is handled alone, after the applies queued before it.
         let mut applies = Vec::new();
+        let mut history = Vec::new();
         for job in group {
             match job {
                 Job::Apply { tenant, changes, reply } => applies.push((tenant, changes, reply)),
+                Job::Temporal { tenant, op, reply } => history.push((tenant, op, reply)),
                 Job::Reset { reply } => {
-                    commit_group(&mut conn, &memory, std::mem::take(&mut applies));
+                    commit_group(&mut conn, &memory, std::mem::take(&mut applies), std::mem::take(&mut history));
                     let r = reset(&mut conn, &memory);
                     let _ = reply.send(Reply::Done(r));
                 }
@@ -55,13 +62,16 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
                 }
             }
         }
-        commit_group(&mut conn, &memory, applies);
+        commit_group(&mut conn, &memory, applies, history);
     }
     tracing::debug!("sqlite writer stopped");
 }
 
 fn reset(conn: &mut Connection, memory: &Memory) -> Result<(), StoreError> {
-    conn.execute_batch("DELETE FROM entities; DELETE FROM tenants; DELETE FROM meta;")
+    let tx = conn.transaction().map_err(|e| StoreError(e.to_string()))?;
+    tx.execute_batch("DELETE FROM entities; DELETE FROM tenants; DELETE FROM meta;")
+        .and_then(|()| tx.execute_batch(temporal::RESET))
+        .and_then(|()| tx.commit())
         .map_err(|e| StoreError(e.to_string()))?;
     if let Ok(mut t) = memory.tenants.write() {
         t.clear();
@@ -94,11 +104,15 @@ fn meta(conn: &Connection, memory: &Memory, ns: String, key: String, value: Opti
 }
 
 type Pending = (String, Vec<Change>, oneshot::Sender<Reply>);
+type PendingHistory = (String, temporal::Op, oneshot::Sender<Reply>);
 
-fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>) {
-    if group.is_empty() {
+fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>, history: Vec<PendingHistory>) {
+    if group.is_empty() && history.is_empty() {
         return;
     }
+    // Replies are set aside first so that every caller hears of a failed commit.
+    let (history, history_replies): (Vec<_>, Vec<_>) = history.into_iter().map(|(t, op, r)| ((t, op), r)).unzip();
+    let mut history_outcomes = Vec::with_capacity(history.len());
     let mut overlay: HashMap<Key, Option<Arc<Entity>>> = HashMap::new();
     let mut new_tenants: Vec<String> = Vec::new();
     let mut outcomes = Vec::with_capacity(group.len());
@@ -154,6 +168,10 @@ fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>) {
                 replies.push(reply);
             }
         }
+        // History jobs, in their order; each in a savepoint so that one failing job fails alone.
+        for (tenant, op) in history {
+            history_outcomes.push(temporal::apply(&tx, &tenant, op)?);
+        }
         tx.commit().map_err(err)
     })();
     match result {
@@ -173,11 +191,17 @@ fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>) {
             for (reply, results) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Reply::Applied(Ok(results)));
             }
+            for (reply, r) in history_replies.into_iter().zip(history_outcomes) {
+                let _ = reply.send(Reply::Flag(r));
+            }
         }
         Err(e) => {
             tracing::error!(error = %e, "commit failed; the whole group is rejected");
             for reply in replies {
                 let _ = reply.send(Reply::Applied(Err(e.clone())));
+            }
+            for reply in history_replies {
+                let _ = reply.send(Reply::Flag(Err(e.clone())));
             }
         }
     }

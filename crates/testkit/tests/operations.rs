@@ -31,7 +31,8 @@ async fn every_documented_operation_is_served() {
             .replace("{id}", "urn:ngsi-ld:T:1")
             .replace("{attr}", "a")
             .replace("{ty}", "T")
-            .replace("{op}", "query");
+            .replace("{op}", "query")
+            .replace("{instance}", "urn:ngsi-ld:AttributeInstance:1");
         for method in ops.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = matches!(m, Method::POST | Method::PUT | Method::PATCH).then(|| ("application/json", b"{}".to_vec()));

@@ -20,13 +20,12 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+        if b[i] == b'%' && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
                 out.push((h * 16 + l) as u8);
                 i += 3;
                 continue;
             }
-        }
         out.push(b[i]);
         i += 1;
     }
@@ -257,11 +256,10 @@ pub fn compile(
     if attributes.is_some() && (pick.is_some() || omit.is_some()) {
         return Err(bad("notification.attributes cannot be combined with pick or omit"));
     }
-    if let (Some(p), Some(o)) = (&pick, &omit) {
-        if p.iter().any(|m| o.contains(m)) {
+    if let (Some(p), Some(o)) = (&pick, &omit)
+        && p.iter().any(|m| o.contains(m)) {
             return Err(bad("a member cannot be both picked and omitted"));
         }
-    }
     let join = match string(n, "join")? {
         None => None,
         Some(j) => {
