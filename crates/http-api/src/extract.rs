@@ -187,3 +187,13 @@ impl FromRequest<AppState> for WriteReq {
         Ok(Self { scope: Scope { tenant, ctx }, body, accept, ld })
     }
 }
+
+impl ReadReq {
+    /// Refuses GeoJSON where the resource has no GeoJSON form (406).
+    pub fn no_geojson(&self) -> ApiResult<()> {
+        if self.accept == Accept::GeoJson {
+            return Err(ApiError::new(ErrorType::NotAcceptable, "this resource has no application/geo+json representation"));
+        }
+        Ok(())
+    }
+}

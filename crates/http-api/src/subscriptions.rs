@@ -52,6 +52,7 @@ pub async fn create(State(st): State<AppState>, headers: axum::http::HeaderMap, 
 /// GET /subscriptions
 pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
     params::only(&p, &["limit", "offset", "count", "options", "local", "via"])?;
+    req.no_geojson()?;
     let limits = st.broker.limits();
     let (offset, limit) = params::paging(&p, limits.default_limit, limits.max_limit)?;
     let sys = params::options(&p)?.sys_attrs;
@@ -72,6 +73,7 @@ pub async fn retrieve(
     req: ReadReq,
 ) -> ApiResult<Response> {
     check_id(&id)?;
+    req.no_geojson()?;
     let sys = params::options(&p)?.sys_attrs;
     let sub = st.subscriptions.get(&req.scope.tenant, &id)?;
     let body = Value::Object(st.subscriptions.render(&sub, sys));

@@ -82,6 +82,7 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
 /// GET /temporal/entities/{id}
 pub async fn retrieve(State(st): State<AppState>, Path(id): Path<String>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
     params::only(&p, TEMPORAL_PARAMS)?;
+    req.no_geojson()?;
     let t = request(&p, &req.scope.ctx)?;
     let body = st.temporal.retrieve(&req.scope, &id, &t).await?;
     Ok(respond::body(StatusCode::OK, Value::Object(body), req.accept, &req.ctx_ref))
@@ -90,6 +91,7 @@ pub async fn retrieve(State(st): State<AppState>, Path(id): Path<String>, Query(
 /// GET /temporal/entities
 pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
     params::only(&p, TEMPORAL_PARAMS)?;
+    req.no_geojson()?;
     let q = params::entity_query(&p, &req.scope.ctx, false)?;
     if q.selectors.is_empty() && q.attrs.is_none() && p.get("local").map(String::as_str) != Some("true") {
         return Err(ApiError::bad_data("a temporal query must name at least one of: id, idPattern, type, attrs"));

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod import;
 pub mod loader;
 
 use std::future::Future;

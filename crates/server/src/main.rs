@@ -35,6 +35,8 @@ enum Command {
         #[arg(long, env = "QUARTIER_LOG_JSON")]
         log_json: bool,
     },
+    /// Import history (CSV or NGSI-LD temporal entities) into a running Quartier over HTTP.
+    Import(quartier::import::ImportArgs),
 }
 
 #[tokio::main]
@@ -46,6 +48,13 @@ async fn main() -> anyhow::Result<()> {
             let cfg = Config::load(config.as_deref(), Overrides { listen, data_dir, admin_reset, durability })?;
             let app = quartier::Application::build(cfg).await?;
             app.run(quartier::shutdown_signal()).await
+        }
+        Command::Import(args) => {
+            let summary = quartier::import::run(&args).await?;
+            if !args.quiet {
+                println!("{summary}");
+            }
+            Ok(())
         }
     }
 }

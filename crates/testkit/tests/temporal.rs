@@ -84,21 +84,21 @@ async fn hourly_aggregates_match_hand_computed_values() {
         a[m].as_array().unwrap().iter().find(|t| t[1] == start).map(|t| t[0].clone()).unwrap_or(Value::Null)
     };
     // 23:00-24:00: 10, 20
-    assert_eq!(pick("totalCount", "2026-01-31T23:00:00.000Z"), json!(2));
-    assert_eq!(pick("sum", "2026-01-31T23:00:00.000Z").as_f64(), Some(30.0));
-    assert_eq!(pick("avg", "2026-01-31T23:00:00.000Z").as_f64(), Some(15.0));
-    assert_eq!(pick("stddev", "2026-01-31T23:00:00.000Z").as_f64(), Some(5.0));
-    assert_eq!(pick("sumsq", "2026-01-31T23:00:00.000Z").as_f64(), Some(500.0));
+    assert_eq!(pick("totalCount", "2026-01-31T23:00:00Z"), json!(2));
+    assert_eq!(pick("sum", "2026-01-31T23:00:00Z").as_f64(), Some(30.0));
+    assert_eq!(pick("avg", "2026-01-31T23:00:00Z").as_f64(), Some(15.0));
+    assert_eq!(pick("stddev", "2026-01-31T23:00:00Z").as_f64(), Some(5.0));
+    assert_eq!(pick("sumsq", "2026-01-31T23:00:00Z").as_f64(), Some(500.0));
     // 01:00-02:00: 30, 50, 40
-    assert_eq!(pick("totalCount", "2026-02-01T01:00:00.000Z"), json!(3));
-    assert_eq!(pick("avg", "2026-02-01T01:00:00.000Z").as_f64(), Some(40.0));
-    assert_eq!(pick("min", "2026-02-01T01:00:00.000Z").as_f64(), Some(30.0));
-    assert_eq!(pick("max", "2026-02-01T01:00:00.000Z").as_f64(), Some(50.0));
-    let sd = pick("stddev", "2026-02-01T01:00:00.000Z").as_f64().unwrap();
+    assert_eq!(pick("totalCount", "2026-02-01T01:00:00Z"), json!(3));
+    assert_eq!(pick("avg", "2026-02-01T01:00:00Z").as_f64(), Some(40.0));
+    assert_eq!(pick("min", "2026-02-01T01:00:00Z").as_f64(), Some(30.0));
+    assert_eq!(pick("max", "2026-02-01T01:00:00Z").as_f64(), Some(50.0));
+    let sd = pick("stddev", "2026-02-01T01:00:00Z").as_f64().unwrap();
     assert!((sd - (200.0f64 / 3.0).sqrt()).abs() < 1e-9, "population stddev of 30, 50, 40: {sd}");
     // The gap hour has no data: no count above zero for it.
-    assert!(matches!(pick("totalCount", "2026-02-01T00:00:00.000Z"), Value::Null | Value::Number(_)));
-    assert_ne!(pick("totalCount", "2026-02-01T00:00:00.000Z"), json!(1));
+    assert!(matches!(pick("totalCount", "2026-02-01T00:00:00Z"), Value::Null | Value::Number(_)));
+    assert_ne!(pick("totalCount", "2026-02-01T00:00:00Z"), json!(1));
     app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=aggregatedValues&aggrMethods=median")).await.assert_problem(400, "BadRequestData");
 }
 

@@ -99,6 +99,11 @@ pub fn render(
     out
 }
 
+/// Period bounds as NGSI-LD shows them: seconds, fractions only when there are any.
+fn period_time(t: &crate::model::Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// Renders aggregated series: per attribute, per method, `[value, start, end]` triples.
 pub fn render_aggregated(
     rec: &EntityRecord,
@@ -119,7 +124,7 @@ pub fn render_aggregated(
         for m in methods {
             let triples: Vec<Value> = buckets
                 .iter()
-                .map(|b| json!([b.values.get(m).cloned().unwrap_or(Value::Null), timestamp(&b.start), timestamp(&b.end)]))
+                .map(|b| json!([b.values.get(m).cloned().unwrap_or(Value::Null), period_time(&b.start), period_time(&b.end)]))
                 .collect();
             o.insert(m.name().into(), Value::Array(triples));
         }
