@@ -33,6 +33,7 @@ pub async fn run_all(store: Arc<dyn EntityStore>) {
     failed_changes_leave_no_trace(&*store).await;
     later_changes_see_earlier_ones(&*store).await;
     prefilter_narrows(&*store).await;
+    bbox_prefilter_narrows_and_follows_updates(&*store).await;
     reset_empties(&*store).await;
 }
 
@@ -96,6 +97,39 @@ async fn prefilter_narrows(s: &dyn EntityStore) {
     assert_eq!(by_type.len(), 2);
     let by_id = s.scan("t4", &Prefilter { ids: Some(vec!["urn:p2".into(), "urn:none".into()]), ..Default::default() }).await.unwrap();
     assert_eq!(by_id.len(), 1);
+}
+
+fn located(id: &str, lon: f64, lat: f64) -> Entity {
+    let mut e = entity(id, "P");
+    let t = e.created_at;
+    e.attrs.insert(
+        crate::model::iri::LOCATION.into(),
+        vec![crate::model::Attribute {
+            kind: crate::model::AttrKind::GeoProperty,
+            value: serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+            dataset_id: None,
+            observed_at: None,
+            unit_code: None,
+            object_type: None,
+            created_at: t,
+            modified_at: t,
+            sub: Default::default(),
+        }],
+    );
+    e
+}
+
+async fn bbox_prefilter_narrows_and_follows_updates(s: &dyn EntityStore) {
+    s.apply("t5", vec![put(located("urn:in", 8.75, 51.71)), put(located("urn:out", 13.4, 52.5))]).await.unwrap();
+    let rect = geo::Rect::new(geo::coord! { x: 8.7, y: 51.7 }, geo::coord! { x: 8.8, y: 51.8 });
+    let pre = Prefilter { bbox: Some((crate::model::iri::LOCATION.into(), rect)), ..Default::default() };
+    let ids = |v: Vec<Arc<Entity>>| v.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(s.scan("t5", &pre).await.unwrap()), ["urn:in"]);
+    // Moving an entity moves it in the index.
+    s.apply("t5", vec![put(located("urn:out", 8.76, 51.72)), put(located("urn:in", 0.0, 0.0))]).await.unwrap();
+    assert_eq!(ids(s.scan("t5", &pre).await.unwrap()), ["urn:out"]);
+    let other_attr = Prefilter { bbox: Some(("https://example.org/elsewhere".into(), rect)), ..Default::default() };
+    assert!(s.scan("t5", &other_attr).await.unwrap().is_empty(), "the box applies to the named GeoProperty only");
 }
 
 async fn reset_empties(s: &dyn EntityStore) {

@@ -114,6 +114,9 @@ impl EntityQuery {
     /// What the store can narrow by itself: ids and types when every selector names them.
     pub fn prefilter(&self) -> Prefilter {
         let mut pre = Prefilter::default();
+        if let Some(g) = &self.geo {
+            pre.bbox = g.bounding_box().map(|r| (g.geoproperty.clone(), r));
+        }
         if self.selectors.is_empty() {
             return pre;
         }

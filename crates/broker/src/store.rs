@@ -51,6 +51,9 @@ pub struct Prefilter {
     pub ids: Option<Vec<String>>,
     /// Only entities having at least one of these (expanded) types.
     pub any_type: Option<Vec<String>>,
+    /// Only entities whose GeoProperty (expanded name) has a geometry whose bounding box
+    /// intersects this box (lon/lat degrees).
+    pub bbox: Option<(String, geo::Rect<f64>)>,
 }
 
 /// Failure of the storage machinery itself (not of a change's own validation).

@@ -3,15 +3,36 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
-use broker::model::Entity;
+use broker::model::{AttrKind, Entity};
+use geo::BoundingRect;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
 use broker::store::{Prefilter, StoreError};
 use rusqlite::Connection;
 
-/// One tenant's entities, by id and by type.
+/// A GeoProperty's bounding box, tagged with (attribute, entity id).
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, (String, String)>;
+
+/// The bounding boxes of every GeoProperty instance of an entity.
+fn geo_boxes(e: &Entity) -> Vec<Boxed> {
+    let mut out = Vec::new();
+    for (name, instances) in &e.attrs {
+        for a in instances.iter().filter(|a| a.kind == AttrKind::GeoProperty) {
+            let Some(r) = ngsild_query::geometry_from_geojson(&a.value).ok().and_then(|g| g.bounding_rect()) else { continue };
+            let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            out.push(GeomWithData::new(rect, (name.clone(), e.id.clone())));
+        }
+    }
+    out
+}
+
+/// One tenant's entities, by id, by type and by location (an R*-tree of GeoProperty
+/// bounding boxes).
 #[derive(Default)]
 pub(crate) struct Tenant {
     entities: BTreeMap<String, Arc<Entity>>,
     by_type: HashMap<String, BTreeSet<String>>,
+    spatial: RTree<Boxed>,
 }
 
 impl Tenant {
@@ -21,6 +42,9 @@ impl Tenant {
         }
         for t in &e.types {
             self.by_type.entry(t.clone()).or_default().insert(e.id.clone());
+        }
+        for b in geo_boxes(&e) {
+            self.spatial.insert(b);
         }
         self.entities.insert(e.id.clone(), e);
     }
@@ -32,6 +56,9 @@ impl Tenant {
     }
 
     fn unindex(&mut self, e: &Entity) {
+        for b in geo_boxes(e) {
+            self.spatial.remove(&b);
+        }
         for t in &e.types {
             if let Some(ids) = self.by_type.get_mut(t) {
                 ids.remove(&e.id);
@@ -109,6 +136,19 @@ impl Memory {
                 }
             }
             ids = Some(set);
+        }
+        if let Some((attr, r)) = &pre.bbox {
+            let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+            let near: BTreeSet<&String> = t
+                .spatial
+                .locate_in_envelope_intersecting(&envelope)
+                .filter(|b| b.data.0 == *attr)
+                .map(|b| &b.data.1)
+                .collect();
+            ids = Some(match ids {
+                Some(by_type) => by_type.intersection(&near).copied().collect(),
+                None => near,
+            });
         }
         match (&pre.ids, ids) {
             (Some(wanted), by_type) => {
