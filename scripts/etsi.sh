@@ -13,6 +13,10 @@ RUNNER=${ETSI_RUNNER:-../shared/tools/etsi-conformance/run.sh}
 AREAS=${1:-CommonBehaviours,ContextInformation/Provision,ContextInformation/Consumption,jsonldContext}
 PORT=${QUARTIER_PORT:-1026}
 RESULTS=${ETSI_RESULTS_DIR:-target/etsi-results}
+# ETSI_RECORD names the record (conformance/<name>-summary.txt, <name>-passing.txt);
+# ETSI_EXTRA passes runner options, e.g. "--mqtt --include sub-mqtt-notification".
+RECORD=${ETSI_RECORD:-}
+PREFIX=${RECORD:+$RECORD-}
 DATA=$(mktemp -d)
 
 cargo build --release -p quartier
@@ -22,12 +26,12 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 
 "$RUNNER" --suite "$SUITE" --broker "http://127.0.0.1:$PORT/ngsi-ld/v1" --results "$RESULTS" \
-  --areas "$AREAS" --test-timeout 30s \
+  --areas "$AREAS" --test-timeout 30s ${ETSI_EXTRA:-} \
   --before-area "curl -s -X POST http://127.0.0.1:$PORT/admin/reset"
 
 # Record: summary lines and the sorted names of passing tests.
-sed -n '/conformance summary/,$p' "$RESULTS/summary.txt" 2>/dev/null > conformance/summary.txt || cp "$RESULTS/summary.txt" conformance/summary.txt
-python3 - "$RESULTS/combined.xml" > conformance/passing.txt <<'PY'
+cp "$RESULTS/summary.txt" "conformance/${PREFIX}summary.txt"
+python3 - "$RESULTS/combined.xml" > "conformance/${PREFIX}passing.txt" <<'PY'
 import sys, xml.etree.ElementTree as ET
 names = set()
 for test in ET.parse(sys.argv[1]).iter('test'):
@@ -36,4 +40,4 @@ for test in ET.parse(sys.argv[1]).iter('test'):
         names.add(test.get('name'))
 print('\n'.join(sorted(names)))
 PY
-echo "passing: $(wc -l < conformance/passing.txt) (conformance/passing.txt)"
+echo "passing: $(wc -l < "conformance/${PREFIX}passing.txt") (conformance/${PREFIX}passing.txt)"

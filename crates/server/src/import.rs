@@ -177,7 +177,7 @@ impl ValueMapping {
     pub fn parse(s: &str) -> anyhow::Result<Self> {
         let (column, rest) = s.split_once('=').ok_or_else(|| anyhow!("--value '{s}': expected COLUMN=ATTR[:UNITCODE]"))?;
         let (attr, unit_code) = match rest.rsplit_once(':') {
-            Some((a, u)) if !a.is_empty() && is_unit_code(u) => (a, Some(u.to_owned())),
+            Some((a, u)) if is_unit_code(u) => (a, Some(u.to_owned())),
             _ => (rest, None),
         };
         if column.is_empty() || attr.is_empty() {
@@ -616,10 +616,11 @@ pub fn cell_value(cell: &str) -> Value {
     if let Ok(i) = t.parse::<i64>() {
         return Value::from(i);
     }
-    if t.bytes().any(|b| b.is_ascii_digit()) && !t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E') {
-        if let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Value::Number(n);
-        }
+    if t.bytes().any(|b| b.is_ascii_digit())
+        && !t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+        && let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
+    {
+        return Value::Number(n);
     }
     Value::String(t.to_owned())
 }
@@ -1075,7 +1076,7 @@ fn progress(args: &ImportArgs, total: usize) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
     if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} instances ({per_sec}, ETA {eta}) {msg}")
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} instances (ETA {eta}) {msg}")
     {
         pb.set_style(style);
     }

@@ -36,7 +36,7 @@ enum Command {
         log_json: bool,
     },
     /// Import history (CSV or NGSI-LD temporal entities) into a running Quartier over HTTP.
-    Import(quartier::import::ImportArgs),
+    Import(Box<quartier::import::ImportArgs>),
 }
 
 #[tokio::main]

@@ -1,8 +1,8 @@
 //! `quartier import` against a real application on port 0: the Rostock bicycle counters
 //! through the library function, NGSI-LD files and error cases through the real binary.
 //!
-//! `cargo test -p quartier --test import -- --ignored --nocapture` also runs a 100,000-row
-//! synthetic import and prints its rate.
+//! A 20,000-row synthetic import checks larger files and prints its rate (no timing is
+//! asserted; `--nocapture` shows it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -341,14 +341,13 @@ async fn binary_reports_errors_with_a_non_zero_exit() {
     assert!(text(&unreachable).contains("http://127.0.0.1:9"), "{}", text(&unreachable));
 }
 
-/// 100,000 rows of a synthetic CSV (100 sensors × 1,000 hourly readings).
+/// 20,000 rows of a synthetic CSV (100 sensors × 200 hourly readings).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measures the import rate; run with --ignored --nocapture"]
-async fn synthetic_100k_rows_rate() {
+async fn synthetic_rows_all_arrive() {
     let app = spawn().await;
     let tmp = tempfile::tempdir().unwrap();
     let mut csv = String::from("sensor,time,value\n");
-    for h in 0..1000i64 {
+    for h in 0..200i64 {
         for s in 0..100 {
             let t = 1_767_225_600 + h * 3600; // from 2026-01-01T00:00:00Z, hourly
             csv.push_str(&format!("{s},{},{}.{}\n", iso(t), (h * 7 + s) % 50, h % 10));
@@ -373,9 +372,9 @@ async fn synthetic_100k_rows_rate() {
     ]);
     let s = import::run(&a).await.unwrap();
     println!("synthetic: {s}");
-    assert_eq!((s.entities, s.instances), (100, 100_000));
+    assert_eq!((s.entities, s.instances), (100, 20_000));
     let e = app.get_ok("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Sensor:s7?attrs=value&options=aggregatedValues&aggrMethods=totalCount").await;
-    assert_eq!(e["value"]["totalCount"][0][0], 1000);
+    assert_eq!(e["value"]["totalCount"][0][0], 200);
 }
 
 fn iso(t: i64) -> String {
