@@ -18,9 +18,12 @@ RESULTS=${ETSI_RESULTS_DIR:-target/etsi-results}
 RECORD=${ETSI_RECORD:-}
 PREFIX=${RECORD:+$RECORD-}
 DATA=$(mktemp -d)
+rm -rf "$RESULTS"   # the runner merges every unit it finds there
 
 cargo build --release -p quartier
-./target/release/quartier serve --listen "0.0.0.0:$PORT" --data-dir "$DATA" --admin-reset >"$DATA/server.log" 2>&1 &
+# The suite expects 40 temporal instances to be paginated and 20 not (tests 020_13/14, 021_15/16).
+printf 'temporal-page-size = 30\n' > "$DATA/quartier.toml"
+./target/release/quartier serve --listen "0.0.0.0:$PORT" --data-dir "$DATA" --config "$DATA/quartier.toml" --admin-reset >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done

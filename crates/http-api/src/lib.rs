@@ -42,11 +42,18 @@ pub struct HttpConfig {
     pub admin_reset: bool,
     /// The base URL under which this broker is reachable (for hosted context URLs).
     pub public_base: String,
+    /// Most attribute instances in one temporal response before it is paginated.
+    pub temporal_page_size: usize,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 2 * 1024 * 1024, admin_reset: false, public_base: "http://localhost:1026".into() }
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            admin_reset: false,
+            public_base: "http://localhost:1026".into(),
+            temporal_page_size: 5000,
+        }
     }
 }
 

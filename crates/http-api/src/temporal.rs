@@ -76,6 +76,7 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
         methods,
         period,
         opts,
+        page_size: None,
     })
 }
 
@@ -83,9 +84,19 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
 pub async fn retrieve(State(st): State<AppState>, Path(id): Path<String>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
     params::only(&p, TEMPORAL_PARAMS)?;
     req.no_geojson()?;
-    let t = request(&p, &req.scope.ctx)?;
-    let body = st.temporal.retrieve(&req.scope, &id, &t).await?;
-    Ok(respond::body(StatusCode::OK, Value::Object(body), req.accept, &req.ctx_ref))
+    let mut t = request(&p, &req.scope.ctx)?;
+    t.page_size = Some(st.config.temporal_page_size);
+    let (body, range) = st.temporal.retrieve(&req.scope, &id, &t).await?;
+    Ok(match range {
+        None => respond::body(StatusCode::OK, Value::Object(body), req.accept, &req.ctx_ref),
+        Some(r) => {
+            let mut resp = respond::body(StatusCode::PARTIAL_CONTENT, Value::Object(body), req.accept, &req.ctx_ref);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&r.header()) {
+                resp.headers_mut().insert(axum::http::header::CONTENT_RANGE, v);
+            }
+            resp
+        }
+    })
 }
 
 /// GET /temporal/entities

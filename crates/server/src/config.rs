@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub notify_allow_loopback: Option<bool>,
     /// Queued notifications per endpoint before new ones are dropped (default 1000).
     pub notify_queue_capacity: Option<usize>,
+    /// Most attribute instances in one temporal response; more are paginated with 206 and
+    /// Content-Range (default 5000).
+    pub temporal_page_size: Option<usize>,
 }
 
 /// The resolved configuration the application runs with.
@@ -133,6 +136,7 @@ impl Config {
             max_body_bytes: f.max_body_bytes.unwrap_or(2 * 1024 * 1024),
             admin_reset: o.admin_reset || f.admin_reset.unwrap_or(false),
             public_base: f.public_base.unwrap_or_else(|| format!("http://localhost:{port}")),
+            temporal_page_size: f.temporal_page_size.unwrap_or(5000),
         };
         let defaults = notify::NotifierConfig::default();
         let notifier = notify::NotifierConfig {

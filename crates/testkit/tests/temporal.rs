@@ -135,3 +135,18 @@ async fn temporal_queries_select_entities_by_type() {
     assert_eq!(r.body[0]["id"], ID);
     app.get("/ngsi-ld/v1/temporal/entities").await.assert_problem(400, "BadRequestData");
 }
+
+#[tokio::test]
+async fn long_histories_are_paginated_with_content_range() {
+    let app = testkit::spawn_with(|c| c.temporal_page_size = Some(3)).await;
+    seed(&app).await;
+    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues")).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("content-range"), Some("DateTime 2026-01-31T23:10:00Z-2026-02-01T01:05:00Z/*"), "forwards from the oldest");
+    assert_eq!(r.body["no2"]["values"].as_array().unwrap().len(), 3);
+    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=4")).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.header("content-range"), Some("DateTime 2026-02-01T01:50:00Z-2026-02-01T01:05:00Z/4"), "backwards from the newest");
+    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=2")).await;
+    assert_eq!((r.status.as_u16(), r.header("content-range")), (200, None), "what fits is not paginated");
+}

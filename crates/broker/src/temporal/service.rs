@@ -27,6 +27,81 @@ pub struct TemporalRequest {
     pub period: Option<chrono::Duration>,
     /// sysAttrs, lang, format of the instances.
     pub opts: RenderOptions,
+    /// Most instances in one response; more are paginated (206 + Content-Range).
+    pub page_size: Option<usize>,
+}
+
+/// The range a partial temporal response covers (`Content-Range: DateTime start-end/size`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentRange {
+    /// range-start.
+    pub start: String,
+    /// range-end.
+    pub end: String,
+    /// lastN, or `*`.
+    pub size: String,
+}
+
+impl ContentRange {
+    /// The header value.
+    pub fn header(&self) -> String {
+        format!("DateTime {}-{}/{}", self.start, self.end, self.size)
+    }
+}
+
+/// Time of an instance on the requested time property, as an instant.
+fn instant(i: &Instance, p: super::TimeProperty) -> Option<crate::model::Timestamp> {
+    match p {
+        super::TimeProperty::ObservedAt => i.attribute.observed_at.as_deref().and_then(parse::parse_datetime),
+        super::TimeProperty::CreatedAt => Some(i.attribute.created_at),
+        super::TimeProperty::ModifiedAt => Some(i.attribute.modified_at),
+        super::TimeProperty::DeletedAt => i.deleted_at,
+    }
+}
+
+fn show(t: &crate::model::Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Keeps at most `limit` instances (ties at the cut are kept together): the oldest ones
+/// ("forwards"), or with lastN the newest ones ("backwards"), and says which range they
+/// cover (GS CIM 009 clause 6.3.10).
+fn paginate(instances: Vec<Instance>, limit: usize, f: &InstanceFilter) -> (Vec<Instance>, Option<ContentRange>) {
+    if instances.len() <= limit || limit == 0 {
+        return (instances, None);
+    }
+    let p = f.range.property;
+    let mut times: Vec<crate::model::Timestamp> = instances.iter().filter_map(|i| instant(i, p)).collect();
+    if times.is_empty() {
+        return (instances, None);
+    }
+    times.sort();
+    let backwards = f.last_n.is_some();
+    let (cut, newest, oldest) = if backwards {
+        (times[times.len() - limit.min(times.len())], times[times.len() - 1], times[0])
+    } else {
+        (times[limit.min(times.len()) - 1], times[times.len() - 1], times[0])
+    };
+    let kept: Vec<Instance> = instances
+        .into_iter()
+        .filter(|i| instant(i, p).is_some_and(|t| if backwards { t >= cut } else { t <= cut }))
+        .collect();
+    let kept_times: Vec<crate::model::Timestamp> = kept.iter().filter_map(|i| instant(i, p)).collect();
+    let (kmin, kmax) = (
+        kept_times.iter().min().copied().unwrap_or(oldest),
+        kept_times.iter().max().copied().unwrap_or(newest),
+    );
+    let range = if backwards {
+        let start = match (f.range.from, f.range.to) {
+            (None, Some(to)) | (Some(_), Some(to)) => to,
+            _ => kmax,
+        };
+        ContentRange { start: show(&start), end: show(&kmin), size: f.last_n.map_or("*".into(), |n| n.to_string()) }
+    } else {
+        let start = f.range.from.unwrap_or(kmin);
+        ContentRange { start: show(&start), end: show(&kmax), size: "*".into() }
+    };
+    (kept, Some(range))
 }
 
 /// The temporal API.
@@ -78,6 +153,10 @@ impl Temporal {
     }
 
     async fn render_one(&self, s: &Scope, rec: &EntityRecord, req: &TemporalRequest) -> Result<Map<String, Value>> {
+        Ok(self.render_paged(s, rec, req).await?.0)
+    }
+
+    async fn render_paged(&self, s: &Scope, rec: &EntityRecord, req: &TemporalRequest) -> Result<(Map<String, Value>, Option<ContentRange>)> {
         if req.format == TemporalFormat::Aggregated {
             let series = self.store.aggregate(&s.tenant, &rec.id, &req.filter, &req.methods, req.period).await?;
             let plain = InstanceFilter { attrs: req.filter.attrs.clone(), last_n: Some(1), ..Default::default() };
@@ -88,17 +167,21 @@ impl Temporal {
                 .into_iter()
                 .map(|i| (i.attr, i.attribute.kind))
                 .collect();
-            return Ok(view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx));
+            return Ok((view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx), None));
         }
         let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
-        Ok(view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property))
+        let (instances, range) = match req.page_size {
+            Some(limit) => paginate(instances, limit, &req.filter),
+            None => (instances, None),
+        };
+        Ok((view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property), range))
     }
 
-    /// Retrieve the temporal evolution of an entity.
-    pub async fn retrieve(&self, s: &Scope, id: &str, req: &TemporalRequest) -> Result<Map<String, Value>> {
+    /// Retrieve the temporal evolution of an entity; a range when the answer is partial.
+    pub async fn retrieve(&self, s: &Scope, id: &str, req: &TemporalRequest) -> Result<(Map<String, Value>, Option<ContentRange>)> {
         crate::service::check_id(id)?;
         let rec = self.record(s, id).await?.ok_or_else(|| not_found(id))?;
-        self.render_one(s, &rec, req).await
+        self.render_paged(s, &rec, req).await
     }
 
     /// Query the temporal evolution of entities (selectors: id, idPattern, type).
