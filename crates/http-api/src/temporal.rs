@@ -15,7 +15,7 @@ use crate::respond;
 const TEMPORAL_PARAMS: &[&str] = &[
     "id", "idPattern", "type", "attrs", "q", "georel", "geometry", "coordinates", "geoproperty", "timerel", "timeAt",
     "endTimeAt", "timeproperty", "lastN", "options", "format", "aggrMethods", "aggrPeriodDuration", "lang", "limit",
-    "offset", "count", "local", "via", "pick", "omit", "scopeQ", "datasetId",
+    "offset", "count", "local", "via", "pick", "omit", "scopeQ", "datasetId", "orderBy", "collation",
 ];
 
 /// Reads the temporal parameters.
@@ -42,6 +42,9 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
     };
     let mut flags: Vec<&str> = p.get("options").map(|o| o.split(',').map(str::trim).collect()).unwrap_or_default();
     if let Some(f) = p.get("format") {
+        if !["temporalValues", "aggregatedValues", "normalized", "simplified", "keyValues", "concise"].contains(&f.as_str()) {
+            return Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown format '{f}'")));
+        }
         flags.push(f);
     }
     let format = if flags.contains(&"aggregatedValues") {
@@ -87,16 +90,7 @@ pub async fn retrieve(State(st): State<AppState>, Path(id): Path<String>, Query(
     let mut t = request(&p, &req.scope.ctx)?;
     t.page_size = Some(st.config.temporal_page_size);
     let (body, range) = st.temporal.retrieve(&req.scope, &id, &t).await?;
-    Ok(match range {
-        None => respond::body(StatusCode::OK, Value::Object(body), req.accept, &req.ctx_ref),
-        Some(r) => {
-            let mut resp = respond::body(StatusCode::PARTIAL_CONTENT, Value::Object(body), req.accept, &req.ctx_ref);
-            if let Ok(v) = axum::http::HeaderValue::from_str(&r.header()) {
-                resp.headers_mut().insert(axum::http::header::CONTENT_RANGE, v);
-            }
-            resp
-        }
-    })
+    Ok(partial(Value::Object(body), range, &req))
 }
 
 /// GET /temporal/entities
@@ -107,12 +101,28 @@ pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
     if q.selectors.is_empty() && q.attrs.is_none() && p.get("local").map(String::as_str) != Some("true") {
         return Err(ApiError::bad_data("a temporal query must name at least one of: id, idPattern, type, attrs"));
     }
-    let t = request(&p, &req.scope.ctx)?;
+    let mut t = request(&p, &req.scope.ctx)?;
+    t.page_size = Some(st.config.temporal_page_size);
     let limits = st.broker.limits();
     let (offset, limit) = params::paging(&p, limits.default_limit, limits.max_limit)?;
-    let (list, total) = st.temporal.query(&req.scope, &q, &t, offset, limit).await?;
-    let resp = respond::body(StatusCode::OK, Value::Array(list.into_iter().map(Value::Object).collect()), req.accept, &req.ctx_ref);
+    let (list, total, range) = st.temporal.query(&req.scope, &q, &t, offset, limit).await?;
+    let body = Value::Array(list.into_iter().map(Value::Object).collect());
+    let resp = partial(body, range, &req);
     Ok(if params::count(&p)? { respond::with_count(resp, total) } else { resp })
+}
+
+/// 200, or 206 with Content-Range when the instances were cut.
+fn partial(body: Value, range: Option<broker::temporal::service::ContentRange>, req: &ReadReq) -> Response {
+    match range {
+        None => respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref),
+        Some(r) => {
+            let mut resp = respond::body(StatusCode::PARTIAL_CONTENT, body, req.accept, &req.ctx_ref);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&r.header()) {
+                resp.headers_mut().insert(axum::http::header::CONTENT_RANGE, v);
+            }
+            resp
+        }
+    }
 }
 
 /// POST /temporal/entities

@@ -142,11 +142,14 @@ async fn long_histories_are_paginated_with_content_range() {
     seed(&app).await;
     let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues")).await;
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some("DateTime 2026-01-31T23:10:00Z-2026-02-01T01:05:00Z/*"), "forwards from the oldest");
+    assert_eq!(r.header("content-range"), Some("date-time 2026-01-31T23:10:00Z-2026-02-01T01:05:00Z/*"), "forwards from the oldest");
     assert_eq!(r.body["no2"]["values"].as_array().unwrap().len(), 3);
     let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=4")).await;
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some("DateTime 2026-02-01T01:50:00Z-2026-02-01T01:05:00Z/4"), "backwards from the newest");
+    assert_eq!(r.header("content-range"), Some("date-time 2026-02-01T01:50:00Z-2026-02-01T01:05:00Z/4"), "backwards from the newest");
     let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=2")).await;
     assert_eq!((r.status.as_u16(), r.header("content-range")), (200, None), "what fits is not paginated");
+    let r = app.get("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&options=temporalValues").await;
+    assert_eq!(r.status, 206, "queries paginate too");
+    assert_eq!(r.body[0]["no2"]["values"].as_array().unwrap().len(), 3);
 }

@@ -45,7 +45,8 @@ pub struct ContentRange {
 impl ContentRange {
     /// The header value.
     pub fn header(&self) -> String {
-        format!("DateTime {}-{}/{}", self.start, self.end, self.size)
+        // The unit as the conformance suite reads it (RFC 7233 unit names are lower case).
+        format!("date-time {}-{}/{}", self.start, self.end, self.size)
     }
 }
 
@@ -174,21 +175,38 @@ impl Temporal {
             Some(limit) => paginate(instances, limit, &req.filter),
             None => (instances, None),
         };
-        Ok((view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property), range))
+        let mut out = view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+        project(&mut out, &req.opts, &s.ctx);
+        Ok((out, range))
     }
 
     /// Retrieve the temporal evolution of an entity; a range when the answer is partial.
     pub async fn retrieve(&self, s: &Scope, id: &str, req: &TemporalRequest) -> Result<(Map<String, Value>, Option<ContentRange>)> {
         crate::service::check_id(id)?;
         let rec = self.record(s, id).await?.ok_or_else(|| not_found(id))?;
-        self.render_paged(s, &rec, req).await
+        let (out, range) = self.render_paged(s, &rec, req).await?;
+        let projected = req.opts.projection.pick.is_some() || !req.opts.projection.omit.is_empty();
+        if out.is_empty() && projected {
+            return Err(BrokerError::not_found(format!("nothing of '{id}' is left after pick/omit")));
+        }
+        if req.filter.attrs.is_some() && !has_attributes(&out) {
+            return Err(BrokerError::not_found(format!("'{id}' has no history of the attributes asked for")));
+        }
+        Ok((out, range))
     }
 
     /// Query the temporal evolution of entities (selectors: id, idPattern, type).
-    pub async fn query(&self, s: &Scope, q: &EntityQuery, req: &TemporalRequest, offset: usize, limit: usize) -> Result<(Vec<Map<String, Value>>, usize)> {
+    pub async fn query(
+        &self,
+        s: &Scope,
+        q: &EntityQuery,
+        req: &TemporalRequest,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Map<String, Value>>, usize, Option<ContentRange>)> {
         let pre = q.prefilter();
         let records = self.store.entities(&s.tenant, pre.ids.as_deref(), pre.any_type.as_deref()).await?;
-        let selected: Vec<EntityRecord> = records
+        let mut selected: Vec<EntityRecord> = records
             .into_iter()
             .filter(|r| {
                 let probe = Entity {
@@ -202,20 +220,51 @@ impl Temporal {
                 EntityQuery { selectors: q.selectors.clone(), ..Default::default() }.matches(&probe)
             })
             .collect();
-        let mut out = Vec::new();
-        let mut total = 0;
-        for rec in &selected {
-            let rendered = self.render_one(s, rec, req).await?;
-            let has_attrs = rendered.keys().any(|k| !["id", "type", "createdAt", "modifiedAt", "deletedAt"].contains(&k.as_str()));
-            if req.filter.attrs.is_some() && !has_attrs {
+        selected.sort_by(|a, b| a.id.cmp(&b.id));
+        let narrowed = req.filter.attrs.is_some() || req.filter.range.from.is_some() || req.filter.range.to.is_some();
+        if req.format == TemporalFormat::Aggregated {
+            let mut out = Vec::new();
+            let mut total = 0;
+            for rec in &selected {
+                let rendered = self.render_one(s, rec, req).await?;
+                if (narrowed && !has_attributes(&rendered)) || rendered.is_empty() {
+                    continue;
+                }
+                if total >= offset && out.len() < limit {
+                    out.push(rendered);
+                }
+                total += 1;
+            }
+            return Ok((out, total, None));
+        }
+        // Instances of every selected entity; entities without matching history drop out.
+        let mut per_entity = Vec::new();
+        for rec in selected {
+            let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
+            if instances.is_empty() && narrowed {
                 continue;
             }
-            if total >= offset && out.len() < limit {
+            per_entity.push((rec, instances));
+        }
+        let total = per_entity.len();
+        let page: Vec<(EntityRecord, Vec<Instance>)> = per_entity.into_iter().skip(offset).take(limit).collect();
+        // Temporal pagination over the whole page's instances.
+        let all: Vec<Instance> = page.iter().flat_map(|(_, i)| i.iter().cloned()).collect();
+        let (kept, range) = match req.page_size {
+            Some(n) => paginate(all, n, &req.filter),
+            None => (all, None),
+        };
+        let kept_ids: std::collections::HashSet<&str> = kept.iter().map(|i| i.instance_id.as_str()).collect();
+        let mut out = Vec::new();
+        for (rec, instances) in &page {
+            let mine: Vec<Instance> = instances.iter().filter(|i| kept_ids.contains(i.instance_id.as_str())).cloned().collect();
+            let mut rendered = view::render(rec, &mine, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+            project(&mut rendered, &req.opts, &s.ctx);
+            if !rendered.is_empty() {
                 out.push(rendered);
             }
-            total += 1;
         }
-        Ok((out, total))
+        Ok((out, total, range))
     }
 
     /// Create or update the temporal representation of an entity: every instance given is
@@ -295,6 +344,7 @@ impl Temporal {
     pub async fn modify_instance(&self, s: &Scope, id: &str, attr: &str, instance: &str, body: &Value) -> Result<()> {
         crate::service::check_id(id)?;
         let name = parse::attr_name(attr, &s.ctx)?;
+        self.record(s, id).await?.ok_or_else(|| not_found(id))?;
         let obj = body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
         let frag = obj.get(attr).or_else(|| obj.values().find(|v| v.is_object() || v.is_array())).cloned().unwrap_or(Value::Null);
         let frag = match frag {
@@ -308,6 +358,22 @@ impl Temporal {
             Err(BrokerError::not_found(format!("no instance '{instance}'")))
         }
     }
+}
+
+fn has_attributes(m: &Map<String, Value>) -> bool {
+    m.keys().any(|k| !["id", "type", "createdAt", "modifiedAt", "deletedAt", "@context"].contains(&k.as_str()))
+}
+
+/// Applies pick/omit to a rendered temporal entity (members by compact name, or id/type).
+fn project(out: &mut Map<String, Value>, opts: &RenderOptions, ctx: &jsonld::Context) {
+    let p = &opts.projection;
+    if p.pick.is_none() && p.omit.is_empty() {
+        return;
+    }
+    out.retain(|k, _| {
+        let name = if k == "id" || k == "type" { k.clone() } else { ctx.expand_term(k) };
+        p.pick.as_ref().is_none_or(|pick| pick.contains(&name)) && !p.omit.contains(&name)
+    });
 }
 
 /// The entity members without attributes (for id/type/scope validation).
