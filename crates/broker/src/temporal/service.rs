@@ -332,6 +332,9 @@ impl Temporal {
     /// Delete one attribute instance.
     pub async fn delete_instance(&self, s: &Scope, id: &str, attr: &str, instance: &str) -> Result<()> {
         crate::service::check_id(id)?;
+        if !parse::is_uri(instance) {
+            return Err(BrokerError::bad_data(format!("'{instance}' is not a valid instance id (a URI)")));
+        }
         let name = parse::attr_name(attr, &s.ctx)?;
         if self.store.delete_instance(&s.tenant, id, &name, instance).await? {
             Ok(())
@@ -346,7 +349,9 @@ impl Temporal {
         let name = parse::attr_name(attr, &s.ctx)?;
         self.record(s, id).await?.ok_or_else(|| not_found(id))?;
         let obj = body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
-        let frag = obj.get(attr).or_else(|| obj.values().find(|v| v.is_object() || v.is_array())).cloned().unwrap_or(Value::Null);
+        // The fragment is the instance itself, or wrapped under the attribute's name.
+        let bare = ["type", "value", "object", "languageMap", "vocab", "json", "valueList", "objectList"].iter().any(|m| obj.contains_key(*m));
+        let frag = if bare { body.clone() } else { obj.get(attr).cloned().unwrap_or(Value::Null) };
         let frag = match frag {
             Value::Array(mut a) if a.len() == 1 => a.remove(0),
             v => v,

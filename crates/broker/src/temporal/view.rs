@@ -56,28 +56,58 @@ pub fn render(
 ) -> Map<String, Value> {
     let mut out = head(rec, ctx, opts.sys_attrs);
     let mut by_attr: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
-    for i in instances {
+    let wanted = |i: &Instance| opts.projection.dataset_ids.as_ref().is_none_or(|d| d.contains(&i.attribute.dataset_id));
+    for i in instances.iter().filter(|i| wanted(i)) {
         by_attr.entry(i.attr.as_str()).or_default().push(i);
     }
     for (attr, list) in by_attr {
         let key = ctx.compact_iri(attr);
         let v = match format {
             TemporalFormat::TemporalValues => {
-                let kind = list[0].attribute.kind;
-                let member = match kind {
-                    AttrKind::Relationship => "objects",
-                    AttrKind::LanguageProperty => "languageMaps",
-                    AttrKind::VocabProperty => "vocabs",
-                    AttrKind::JsonProperty => "jsons",
-                    AttrKind::ListProperty => "valueLists",
-                    AttrKind::ListRelationship => "objectLists",
-                    AttrKind::Property | AttrKind::GeoProperty => "values",
-                };
-                let pairs: Vec<Value> = list
-                    .iter()
-                    .map(|i| json!([i.attribute.value, time_of(i, time_property)]))
+                // One series per datasetId; the value wrapped in its member for the kinds
+                // whose value is itself an object or a vocabulary.
+                let mut series: BTreeMap<Option<&str>, Vec<&Instance>> = BTreeMap::new();
+                for i in &list {
+                    series.entry(i.dataset_id()).or_default().push(i);
+                }
+                let mut rendered: Vec<Value> = series
+                    .into_iter()
+                    .map(|(ds, items)| {
+                        let kind = items[0].attribute.kind;
+                        let member = match kind {
+                            AttrKind::Relationship => "objects",
+                            AttrKind::LanguageProperty => "languageMaps",
+                            AttrKind::VocabProperty => "vocabs",
+                            AttrKind::JsonProperty => "jsons",
+                            AttrKind::ListProperty => "valueLists",
+                            AttrKind::ListRelationship => "objectLists",
+                            AttrKind::Property | AttrKind::GeoProperty => "values",
+                        };
+                        let pairs: Vec<Value> = items
+                            .iter()
+                            .map(|i| {
+                                let v = match kind {
+                                    AttrKind::LanguageProperty => json!({ "languageMap": i.attribute.value }),
+                                    AttrKind::JsonProperty => json!({ "json": i.attribute.value }),
+                                    AttrKind::VocabProperty => {
+                                        let shown = render::key_value(&i.attribute, ctx, opts);
+                                        json!({ "vocab": shown })
+                                    }
+                                    _ => i.attribute.value.clone(),
+                                };
+                                json!([v, time_of(i, time_property)])
+                            })
+                            .collect();
+                        let mut o = Map::new();
+                        o.insert("type".into(), kind.type_name().into());
+                        if let Some(d) = ds {
+                            o.insert("datasetId".into(), d.into());
+                        }
+                        o.insert(member.into(), Value::Array(pairs));
+                        Value::Object(o)
+                    })
                     .collect();
-                json!({ "type": kind.type_name(), member: pairs })
+                if rendered.len() == 1 { rendered.remove(0) } else { Value::Array(rendered) }
             }
             _ => Value::Array(
                 list.iter()
