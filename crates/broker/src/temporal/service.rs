@@ -347,6 +347,9 @@ impl Temporal {
     pub async fn modify_instance(&self, s: &Scope, id: &str, attr: &str, instance: &str, body: &Value) -> Result<()> {
         crate::service::check_id(id)?;
         let name = parse::attr_name(attr, &s.ctx)?;
+        if !parse::is_uri(instance) {
+            return Err(BrokerError::bad_data(format!("'{instance}' is not a valid instance id (a URI)")));
+        }
         self.record(s, id).await?.ok_or_else(|| not_found(id))?;
         let obj = body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
         // The fragment is the instance itself, or wrapped under the attribute's name.
