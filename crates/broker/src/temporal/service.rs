@@ -171,11 +171,15 @@ impl Temporal {
             return Ok((view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx), None));
         }
         let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
+        let before_cut: Vec<String> = instances.iter().map(|i| i.attr.clone()).collect();
         let (instances, range) = match req.page_size {
             Some(limit) => paginate(instances, limit, &req.filter),
             None => (instances, None),
         };
         let mut out = view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+        if range.is_some() {
+            keep_cut_attributes(&mut out, &before_cut, &s.ctx);
+        }
         project(&mut out, &req.opts, &s.ctx);
         Ok((out, range))
     }
@@ -259,6 +263,10 @@ impl Temporal {
         for (rec, instances) in &page {
             let mine: Vec<Instance> = instances.iter().filter(|i| kept_ids.contains(i.instance_id.as_str())).cloned().collect();
             let mut rendered = view::render(rec, &mine, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+            if range.is_some() {
+                let names: Vec<String> = instances.iter().map(|i| i.attr.clone()).collect();
+                keep_cut_attributes(&mut rendered, &names, &s.ctx);
+            }
             project(&mut rendered, &req.opts, &s.ctx);
             if !rendered.is_empty() {
                 out.push(rendered);
@@ -365,6 +373,14 @@ impl Temporal {
         } else {
             Err(BrokerError::not_found(format!("no instance '{instance}'")))
         }
+    }
+}
+
+/// An attribute whose instances all fall after the page's cut stays, empty, so the client
+/// sees it exists and asks for the next range.
+fn keep_cut_attributes(out: &mut Map<String, Value>, names: &[String], ctx: &jsonld::Context) {
+    for n in names {
+        out.entry(ctx.compact_iri(n)).or_insert_with(|| Value::Array(Vec::new()));
     }
 }
 
