@@ -47,6 +47,10 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
         }
         flags.push(f);
     }
+    // `format` names the representation; it wins over the options.
+    if let Some(f) = p.get("format") {
+        flags = vec![f.as_str()];
+    }
     let format = if flags.contains(&"aggregatedValues") {
         TemporalFormat::Aggregated
     } else if flags.contains(&"temporalValues") {

@@ -171,14 +171,14 @@ impl Temporal {
             return Ok((view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx), None));
         }
         let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
-        let before_cut: Vec<String> = instances.iter().map(|i| i.attr.clone()).collect();
+        let before_cut: Vec<(String, AttrKind)> = instances.iter().map(|i| (i.attr.clone(), i.attribute.kind)).collect();
         let (instances, range) = match req.page_size {
             Some(limit) => paginate(instances, limit, &req.filter),
             None => (instances, None),
         };
         let mut out = view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property);
         if range.is_some() {
-            keep_cut_attributes(&mut out, &before_cut, &s.ctx);
+            keep_cut_attributes(&mut out, &before_cut, &s.ctx, &req.format);
         }
         project(&mut out, &req.opts, &s.ctx);
         Ok((out, range))
@@ -264,11 +264,12 @@ impl Temporal {
             let mine: Vec<Instance> = instances.iter().filter(|i| kept_ids.contains(i.instance_id.as_str())).cloned().collect();
             let mut rendered = view::render(rec, &mine, &s.ctx, &req.opts, &req.format, req.filter.range.property);
             if range.is_some() {
-                let names: Vec<String> = instances.iter().map(|i| i.attr.clone()).collect();
-                keep_cut_attributes(&mut rendered, &names, &s.ctx);
+                let names: Vec<(String, AttrKind)> = instances.iter().map(|i| (i.attr.clone(), i.attribute.kind)).collect();
+                keep_cut_attributes(&mut rendered, &names, &s.ctx, &req.format);
             }
             project(&mut rendered, &req.opts, &s.ctx);
-            if !rendered.is_empty() {
+            let filtered = narrowed || req.opts.projection.dataset_ids.is_some();
+            if !rendered.is_empty() && !(filtered && !has_attributes(&rendered)) {
                 out.push(rendered);
             }
         }
@@ -378,9 +379,17 @@ impl Temporal {
 
 /// An attribute whose instances all fall after the page's cut stays, empty, so the client
 /// sees it exists and asks for the next range.
-fn keep_cut_attributes(out: &mut Map<String, Value>, names: &[String], ctx: &jsonld::Context) {
-    for n in names {
-        out.entry(ctx.compact_iri(n)).or_insert_with(|| Value::Array(Vec::new()));
+fn keep_cut_attributes(out: &mut Map<String, Value>, cut: &[(String, AttrKind)], ctx: &jsonld::Context, format: &TemporalFormat) {
+    for (n, kind) in cut {
+        out.entry(ctx.compact_iri(n)).or_insert_with(|| match format {
+            TemporalFormat::TemporalValues => {
+                let mut o = Map::new();
+                o.insert("type".into(), kind.type_name().into());
+                o.insert(view::values_member(*kind).into(), Value::Array(Vec::new()));
+                Value::Object(o)
+            }
+            _ => Value::Array(Vec::new()),
+        });
     }
 }
 

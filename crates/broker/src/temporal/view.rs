@@ -22,6 +22,19 @@ pub enum TemporalFormat {
     Aggregated,
 }
 
+/// The member holding `[value, time]` pairs in the temporalValues form of a kind.
+pub fn values_member(kind: AttrKind) -> &'static str {
+    match kind {
+        AttrKind::Relationship => "objects",
+        AttrKind::LanguageProperty => "languageMaps",
+        AttrKind::VocabProperty => "vocabs",
+        AttrKind::JsonProperty => "jsons",
+        AttrKind::ListProperty => "valueLists",
+        AttrKind::ListRelationship => "objectLists",
+        AttrKind::Property | AttrKind::GeoProperty => "values",
+    }
+}
+
 fn time_of(i: &Instance, p: TimeProperty) -> Option<String> {
     match p {
         TimeProperty::ObservedAt => i.attribute.observed_at.clone(),
@@ -74,15 +87,7 @@ pub fn render(
                     .into_iter()
                     .map(|(ds, items)| {
                         let kind = items[0].attribute.kind;
-                        let member = match kind {
-                            AttrKind::Relationship => "objects",
-                            AttrKind::LanguageProperty => "languageMaps",
-                            AttrKind::VocabProperty => "vocabs",
-                            AttrKind::JsonProperty => "jsons",
-                            AttrKind::ListProperty => "valueLists",
-                            AttrKind::ListRelationship => "objectLists",
-                            AttrKind::Property | AttrKind::GeoProperty => "values",
-                        };
+                        let member = values_member(kind);
                         let pairs: Vec<Value> = items
                             .iter()
                             .map(|i| {
