@@ -269,7 +269,7 @@ impl Temporal {
             }
             project(&mut rendered, &req.opts, &s.ctx);
             let filtered = narrowed || req.opts.projection.dataset_ids.is_some();
-            if !rendered.is_empty() && !(filtered && !has_attributes(&rendered)) {
+            if !rendered.is_empty() && (!filtered || has_attributes(&rendered)) {
                 out.push(rendered);
             }
         }
