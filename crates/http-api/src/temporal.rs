@@ -84,6 +84,10 @@ pub fn request(p: &Params, ctx: &jsonld::Context) -> ApiResult<TemporalRequest> 
         period,
         opts,
         page_size: None,
+        order_by: match p.get("orderBy") {
+            Some(o) => params::order_by(o, ctx)?,
+            None => Vec::new(),
+        },
     })
 }
 

@@ -29,6 +29,50 @@ pub struct TemporalRequest {
     pub opts: RenderOptions,
     /// Most instances in one response; more are paginated (206 + Content-Range).
     pub page_size: Option<usize>,
+    /// Order of the entities of a query (`orderBy`).
+    pub order_by: Vec<crate::query::OrderKey>,
+}
+
+/// The value an entity's history sorts by for one key: entity members from the record,
+/// attributes from their latest instance in the answer.
+fn sort_value(rec: &EntityRecord, instances: &[Instance], key: &crate::query::OrderKey) -> Option<Value> {
+    let first = key.path.first()?;
+    match first.as_str() {
+        "id" => return Some(rec.id.clone().into()),
+        "type" => return rec.types.first().map(|t| Value::String(t.clone())),
+        "createdAt" => return Some(crate::render::timestamp(&rec.created_at).into()),
+        "modifiedAt" => return Some(crate::render::timestamp(&rec.modified_at).into()),
+        _ => {}
+    }
+    let last = instances.iter().filter(|i| &i.attr == first).last()?;
+    let mut a = &last.attribute;
+    for (n, step) in key.path[1..].iter().enumerate() {
+        match a.sub.get(step) {
+            Some(sub) => a = sub,
+            None if n + 2 == key.path.len() => {
+                return match step.as_str() {
+                    "createdAt" => Some(crate::render::timestamp(&a.created_at).into()),
+                    "modifiedAt" => Some(crate::render::timestamp(&a.modified_at).into()),
+                    "observedAt" => a.observed_at.clone().map(Value::String),
+                    _ => None,
+                };
+            }
+            None => return None,
+        }
+    }
+    Some(a.value.clone())
+}
+
+fn compare(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal),
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
+    }
 }
 
 /// The range a partial temporal response covers (`Content-Range: DateTime start-end/size`).
@@ -249,6 +293,18 @@ impl Temporal {
                 continue;
             }
             per_entity.push((rec, instances));
+        }
+        if !req.order_by.is_empty() {
+            per_entity.sort_by(|(ra, ia), (rb, ib)| {
+                for k in &req.order_by {
+                    let o = compare(&sort_value(ra, ia, k), &sort_value(rb, ib, k));
+                    let o = if k.descending { o.reverse() } else { o };
+                    if o != std::cmp::Ordering::Equal {
+                        return o;
+                    }
+                }
+                std::cmp::Ordering::Equal
+            });
         }
         let total = per_entity.len();
         let page: Vec<(EntityRecord, Vec<Instance>)> = per_entity.into_iter().skip(offset).take(limit).collect();
