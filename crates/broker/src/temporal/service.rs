@@ -44,7 +44,7 @@ fn sort_value(rec: &EntityRecord, instances: &[Instance], key: &crate::query::Or
         "modifiedAt" => return Some(crate::render::timestamp(&rec.modified_at).into()),
         _ => {}
     }
-    let last = instances.iter().filter(|i| &i.attr == first).last()?;
+    let last = instances.iter().rev().find(|i| &i.attr == first)?;
     let mut a = &last.attribute;
     for (n, step) in key.path[1..].iter().enumerate() {
         match a.sub.get(step) {
@@ -325,7 +325,7 @@ impl Temporal {
             }
             project(&mut rendered, &req.opts, &s.ctx);
             let filtered = narrowed || req.opts.projection.dataset_ids.is_some();
-            if !rendered.is_empty() && (!filtered || has_attributes(&rendered)) {
+            if !filtered || has_attributes(&rendered) {
                 out.push(rendered);
             }
         }
