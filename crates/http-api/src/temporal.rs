@@ -106,7 +106,9 @@ pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
     params::only(&p, TEMPORAL_PARAMS)?;
     req.no_geojson()?;
     let q = params::entity_query(&p, &req.scope.ctx, false)?;
-    if q.selectors.is_empty() && q.attrs.is_none() && p.get("local").map(String::as_str) != Some("true") {
+    // Ids alone are not enough (as for entity queries): a type, idPattern, attrs, q or geo-query.
+    let selects = q.selectors.iter().any(|s| s.types.is_some() || s.id_pattern.is_some());
+    if !selects && q.attrs.is_none() && q.q.is_none() && q.geo.is_none() && p.get("local").map(String::as_str) != Some("true") {
         return Err(ApiError::bad_data("a temporal query must name at least one of: id, idPattern, type, attrs"));
     }
     let mut t = request(&p, &req.scope.ctx)?;

@@ -288,6 +288,15 @@ impl Temporal {
         // Instances of every selected entity; entities without matching history drop out.
         let mut per_entity = Vec::new();
         for rec in selected {
+            if let Some(g) = &q.geo {
+                // The entity matches if its GeoProperty matched at some time in the range.
+                let f = InstanceFilter { attrs: Some(vec![g.geoproperty.clone()]), range: req.filter.range.clone(), last_n: None };
+                let located = self.store.instances(&s.tenant, &rec.id, &f).await?;
+                let hit = located.iter().any(|i| ngsild_query::geometry_from_geojson(&i.attribute.value).is_ok_and(|geom| g.matches(&geom)));
+                if !hit {
+                    continue;
+                }
+            }
             let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
             if instances.is_empty() && narrowed {
                 continue;
