@@ -332,9 +332,12 @@ impl Temporal {
                 let names: Vec<(String, AttrKind)> = instances.iter().map(|i| (i.attr.clone(), i.attribute.kind)).collect();
                 keep_cut_attributes(&mut rendered, &names, &s.ctx, &req.format);
             }
+            // Entities whose history has nothing for the datasetIds asked for drop out; pick
+            // and omit only shape what is shown.
+            let wanted = |i: &&Instance| req.opts.projection.dataset_ids.as_ref().is_none_or(|d| d.contains(&i.attribute.dataset_id));
+            let has_history = instances.iter().any(|i| wanted(&i));
             project(&mut rendered, &req.opts, &s.ctx);
-            let filtered = narrowed || req.opts.projection.dataset_ids.is_some();
-            if !filtered || has_attributes(&rendered) {
+            if has_history || !narrowed {
                 out.push(rendered);
             }
         }
