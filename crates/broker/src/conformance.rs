@@ -11,7 +11,10 @@ use crate::model::Entity;
 use crate::store::{Change, EntityStore, Prefilter};
 
 fn entity(id: &str, ty: &str) -> Entity {
-    let t = chrono::Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or_default();
+    let t = chrono::Utc
+        .timestamp_opt(1_700_000_000, 0)
+        .single()
+        .unwrap_or_default();
     Entity {
         id: id.into(),
         types: vec![ty.into()],
@@ -38,20 +41,31 @@ pub async fn run_all(store: Arc<dyn EntityStore>) {
 }
 
 async fn writes_are_visible_and_ordered(s: &dyn EntityStore) {
-    let out = s.apply("t1", vec![put(entity("urn:b", "T")), put(entity("urn:a", "T"))]).await.unwrap();
+    let out = s
+        .apply(
+            "t1",
+            vec![put(entity("urn:b", "T")), put(entity("urn:a", "T"))],
+        )
+        .await
+        .unwrap();
     assert!(out.iter().all(Result::is_ok));
     assert!(out[0].as_ref().unwrap().before.is_none());
     let all = s.scan("t1", &Prefilter::default()).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["urn:a", "urn:b"], "scan is ordered by id");
     assert!(s.tenant_exists("t1").await.unwrap());
-    let out = s.apply("t1", vec![Change::new("urn:a", |_| Ok(None))]).await.unwrap();
+    let out = s
+        .apply("t1", vec![Change::new("urn:a", |_| Ok(None))])
+        .await
+        .unwrap();
     assert!(out[0].as_ref().unwrap().after.is_none());
     assert!(s.get("t1", "urn:a").await.unwrap().is_none());
 }
 
 async fn tenants_are_isolated(s: &dyn EntityStore) {
-    s.apply("t2", vec![put(entity("urn:x", "T"))]).await.unwrap();
+    s.apply("t2", vec![put(entity("urn:x", "T"))])
+        .await
+        .unwrap();
     assert!(s.get("t1", "urn:x").await.unwrap().is_none());
     assert!(s.get("t2", "urn:x").await.unwrap().is_some());
     assert!(!s.tenant_exists("never").await.unwrap());
@@ -61,12 +75,18 @@ async fn tenants_are_isolated(s: &dyn EntityStore) {
 
 async fn failed_changes_leave_no_trace(s: &dyn EntityStore) {
     let out = s
-        .apply("t3", vec![Change::new("urn:f", |_| Err(BrokerError::bad_data("no")))])
+        .apply(
+            "t3",
+            vec![Change::new("urn:f", |_| Err(BrokerError::bad_data("no")))],
+        )
         .await
         .unwrap();
     assert!(out[0].is_err());
     assert!(s.get("t3", "urn:f").await.unwrap().is_none());
-    assert!(!s.tenant_exists("t3").await.unwrap(), "a tenant springs into existence only on a successful write");
+    assert!(
+        !s.tenant_exists("t3").await.unwrap(),
+        "a tenant springs into existence only on a successful write"
+    );
 }
 
 async fn later_changes_see_earlier_ones(s: &dyn EntityStore) {
@@ -90,12 +110,37 @@ async fn later_changes_see_earlier_ones(s: &dyn EntityStore) {
 }
 
 async fn prefilter_narrows(s: &dyn EntityStore) {
-    s.apply("t4", vec![put(entity("urn:p1", "A")), put(entity("urn:p2", "B")), put(entity("urn:p3", "A"))])
+    s.apply(
+        "t4",
+        vec![
+            put(entity("urn:p1", "A")),
+            put(entity("urn:p2", "B")),
+            put(entity("urn:p3", "A")),
+        ],
+    )
+    .await
+    .unwrap();
+    let by_type = s
+        .scan(
+            "t4",
+            &Prefilter {
+                any_type: Some(vec!["A".into()]),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
-    let by_type = s.scan("t4", &Prefilter { any_type: Some(vec!["A".into()]), ..Default::default() }).await.unwrap();
     assert_eq!(by_type.len(), 2);
-    let by_id = s.scan("t4", &Prefilter { ids: Some(vec!["urn:p2".into(), "urn:none".into()]), ..Default::default() }).await.unwrap();
+    let by_id = s
+        .scan(
+            "t4",
+            &Prefilter {
+                ids: Some(vec!["urn:p2".into(), "urn:none".into()]),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(by_id.len(), 1);
 }
 
@@ -120,20 +165,53 @@ fn located(id: &str, lon: f64, lat: f64) -> Entity {
 }
 
 async fn bbox_prefilter_narrows_and_follows_updates(s: &dyn EntityStore) {
-    s.apply("t5", vec![put(located("urn:in", 8.75, 51.71)), put(located("urn:out", 13.4, 52.5))]).await.unwrap();
-    let rect = geo::Rect::new(geo::coord! { x: 8.7, y: 51.7 }, geo::coord! { x: 8.8, y: 51.8 });
-    let pre = Prefilter { bbox: Some((crate::model::iri::LOCATION.into(), rect)), ..Default::default() };
+    s.apply(
+        "t5",
+        vec![
+            put(located("urn:in", 8.75, 51.71)),
+            put(located("urn:out", 13.4, 52.5)),
+        ],
+    )
+    .await
+    .unwrap();
+    let rect = geo::Rect::new(
+        geo::coord! { x: 8.7, y: 51.7 },
+        geo::coord! { x: 8.8, y: 51.8 },
+    );
+    let pre = Prefilter {
+        bbox: Some((crate::model::iri::LOCATION.into(), rect)),
+        ..Default::default()
+    };
     let ids = |v: Vec<Arc<Entity>>| v.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(s.scan("t5", &pre).await.unwrap()), ["urn:in"]);
     // Moving an entity moves it in the index.
-    s.apply("t5", vec![put(located("urn:out", 8.76, 51.72)), put(located("urn:in", 0.0, 0.0))]).await.unwrap();
+    s.apply(
+        "t5",
+        vec![
+            put(located("urn:out", 8.76, 51.72)),
+            put(located("urn:in", 0.0, 0.0)),
+        ],
+    )
+    .await
+    .unwrap();
     assert_eq!(ids(s.scan("t5", &pre).await.unwrap()), ["urn:out"]);
-    let other_attr = Prefilter { bbox: Some(("https://example.org/elsewhere".into(), rect)), ..Default::default() };
-    assert!(s.scan("t5", &other_attr).await.unwrap().is_empty(), "the box applies to the named GeoProperty only");
+    let other_attr = Prefilter {
+        bbox: Some(("https://example.org/elsewhere".into(), rect)),
+        ..Default::default()
+    };
+    assert!(
+        s.scan("t5", &other_attr).await.unwrap().is_empty(),
+        "the box applies to the named GeoProperty only"
+    );
 }
 
 async fn reset_empties(s: &dyn EntityStore) {
     s.reset().await.unwrap();
     assert!(s.tenants().await.unwrap().is_empty());
-    assert!(s.scan("t1", &Prefilter::default()).await.unwrap().is_empty());
+    assert!(
+        s.scan("t1", &Prefilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -18,7 +18,11 @@ pub struct BrokerError {
 impl BrokerError {
     /// An error of `kind` with `detail`.
     pub fn new(kind: ErrorType, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), instance: None }
+        Self {
+            kind,
+            detail: detail.into(),
+            instance: None,
+        }
     }
 
     /// `BadRequestData`.

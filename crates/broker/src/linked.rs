@@ -37,11 +37,17 @@ fn targets(e: &Entity) -> Vec<(String, String)> {
     for (name, instances) in &e.attrs {
         for a in instances {
             let objs: Vec<&Value> = match (a.kind, &a.value) {
-                (AttrKind::Relationship | AttrKind::ListRelationship, Value::Array(l)) => l.iter().collect(),
+                (AttrKind::Relationship | AttrKind::ListRelationship, Value::Array(l)) => {
+                    l.iter().collect()
+                }
                 (AttrKind::Relationship, v) => vec![v],
                 _ => continue,
             };
-            out.extend(objs.into_iter().filter_map(Value::as_str).map(|t| (name.clone(), t.to_owned())));
+            out.extend(
+                objs.into_iter()
+                    .filter_map(Value::as_str)
+                    .map(|t| (name.clone(), t.to_owned())),
+            );
         }
     }
     out
@@ -57,7 +63,8 @@ pub async fn collect(
     tree: &ProjTree,
 ) -> Result<Vec<(Arc<Entity>, Vec<String>)>, StoreError> {
     let mut seen: HashSet<String> = roots.iter().map(|e| e.id.clone()).collect();
-    let mut frontier: Vec<(Arc<Entity>, Vec<String>)> = roots.iter().map(|e| (e.clone(), Vec::new())).collect();
+    let mut frontier: Vec<(Arc<Entity>, Vec<String>)> =
+        roots.iter().map(|e| (e.clone(), Vec::new())).collect();
     let mut out = Vec::new();
     for _ in 0..level {
         let mut next = Vec::new();
@@ -70,11 +77,12 @@ pub async fn collect(
                 });
                 if shown
                     && seen.insert(t.clone())
-                    && let Some(found) = store.get(tenant, &t).await? {
-                        let mut p = path.clone();
-                        p.push(rel);
-                        next.push((found, p));
-                    }
+                    && let Some(found) = store.get(tenant, &t).await?
+                {
+                    let mut p = path.clone();
+                    p.push(rel);
+                    next.push((found, p));
+                }
             }
         }
         out.extend(next.iter().cloned());
@@ -115,11 +123,26 @@ pub fn render_inline(
     let empty = ProjTree::default();
     for (name, instances) in &e.attrs {
         let key = ctx.compact_iri(name);
-        let Some(slot) = out.get_mut(&key) else { continue };
+        let Some(slot) = out.get_mut(&key) else {
+            continue;
+        };
         let child_tree = tree.children.get(name).unwrap_or(&empty);
-        for a in instances.iter().filter(|a| a.kind == AttrKind::Relationship) {
-            let Some(target) = a.value.as_str().and_then(|t| linked.get(t)) else { continue };
-            let inner = Value::Object(render_inline(target, linked, ctx, opts, child_tree, false, depth - 1));
+        for a in instances
+            .iter()
+            .filter(|a| a.kind == AttrKind::Relationship)
+        {
+            let Some(target) = a.value.as_str().and_then(|t| linked.get(t)) else {
+                continue;
+            };
+            let inner = Value::Object(render_inline(
+                target,
+                linked,
+                ctx,
+                opts,
+                child_tree,
+                false,
+                depth - 1,
+            ));
             let rendered_slots: Vec<&mut Value> = match &mut *slot {
                 Value::Array(items) => items.iter_mut().collect(),
                 other => vec![other],
@@ -130,9 +153,10 @@ pub fn render_inline(
                         *s = inner.clone();
                     }
                 } else if let Some(o) = s.as_object_mut()
-                    && o.get("object") == Some(&a.value) {
-                        o.insert("entity".into(), inner.clone());
-                    }
+                    && o.get("object") == Some(&a.value)
+                {
+                    o.insert("entity".into(), inner.clone());
+                }
             }
         }
     }
@@ -150,8 +174,12 @@ pub fn render_joined(
 ) -> Vec<Map<String, Value>> {
     match join {
         Some((Join::Inline, level)) => {
-            let by_id: HashMap<&str, &Arc<Entity>> = linked.iter().map(|(e, _)| (e.id.as_str(), e)).collect();
-            entities.iter().map(|e| render_inline(e, &by_id, ctx, opts, tree, true, level)).collect()
+            let by_id: HashMap<&str, &Arc<Entity>> =
+                linked.iter().map(|(e, _)| (e.id.as_str(), e)).collect();
+            entities
+                .iter()
+                .map(|e| render_inline(e, &by_id, ctx, opts, tree, true, level))
+                .collect()
         }
         Some((Join::Flat, _)) => {
             let empty = ProjTree::default();
@@ -162,6 +190,9 @@ pub fn render_joined(
             });
             roots.chain(others).collect()
         }
-        None => entities.iter().map(|e| render::entity(e, ctx, opts)).collect(),
+        None => entities
+            .iter()
+            .map(|e| render::entity(e, ctx, opts))
+            .collect(),
     }
 }

@@ -17,12 +17,22 @@ pub fn null_target(v: &Value) -> Option<Option<String>> {
         return Some(None);
     }
     let o = v.as_object()?;
-    let null = ["value", "object", "vocab", "json"].iter().any(|m| o.get(*m).is_some_and(is_null))
-        || o.get("languageMap").and_then(|m| m.get("@none")).is_some_and(is_null)
+    let null = ["value", "object", "vocab", "json"]
+        .iter()
+        .any(|m| o.get(*m).is_some_and(is_null))
+        || o.get("languageMap")
+            .and_then(|m| m.get("@none"))
+            .is_some_and(is_null)
         || ["valueList", "objectList"].iter().any(|m| {
-            o.get(*m).and_then(Value::as_array).is_some_and(|a| a.len() == 1 && is_null(&a[0]))
+            o.get(*m)
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.len() == 1 && is_null(&a[0]))
         });
-    null.then(|| o.get("datasetId").and_then(Value::as_str).map(str::to_owned))
+    null.then(|| {
+        o.get("datasetId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    })
 }
 
 /// NGSI-LD Null deletions: (expanded attribute name, datasetId of the instance).
@@ -69,7 +79,11 @@ pub fn split_nulls(
 }
 
 /// Applies NGSI-LD Null deletions; returns the names that had something to delete.
-pub fn apply_nulls(e: &mut Entity, deletions: &[(String, Option<String>)], now: Timestamp) -> Vec<String> {
+pub fn apply_nulls(
+    e: &mut Entity,
+    deletions: &[(String, Option<String>)],
+    now: Timestamp,
+) -> Vec<String> {
     let mut done = Vec::new();
     for (name, ds) in deletions {
         if delete_attr(e, name, ds.as_deref(), false, now).is_ok() {
@@ -98,7 +112,10 @@ impl UpdateResult {
 /// Puts `new` in place of the instance with the same datasetId, keeping its createdAt;
 /// returns whether one existed.
 fn put_instance(instances: &mut Vec<Attribute>, mut new: Attribute) -> bool {
-    match instances.iter_mut().find(|a| a.dataset_id == new.dataset_id) {
+    match instances
+        .iter_mut()
+        .find(|a| a.dataset_id == new.dataset_id)
+    {
         Some(old) => {
             new.created_at = old.created_at;
             *old = new;
@@ -133,7 +150,9 @@ pub fn append(
         if changed {
             result.updated.push(name);
         } else {
-            result.not_updated.push((name, "attribute exists and noOverwrite was given".into()));
+            result
+                .not_updated
+                .push((name, "attribute exists and noOverwrite was given".into()));
         }
     }
     if !result.updated.is_empty() {
@@ -176,12 +195,13 @@ pub fn merge_fragment_with(
 ) -> Result<()> {
     if same_type
         && let Some(t) = frag.get("type").and_then(Value::as_str)
-            && crate::model::AttrKind::from_type_name(t) != Some(old.kind) {
-                return Err(BrokerError::bad_data(format!(
-                    "attribute '{name}' is a {}, the fragment is a {t}",
-                    old.kind.type_name()
-                )));
-            }
+        && crate::model::AttrKind::from_type_name(t) != Some(old.kind)
+    {
+        return Err(BrokerError::bad_data(format!(
+            "attribute '{name}' is a {}, the fragment is a {t}",
+            old.kind.type_name()
+        )));
+    }
     let Some(obj) = frag.as_object() else {
         // A bare value replaces the value of a Property.
         let new = parse::attribute(name, name, frag, ctx, now)?;
@@ -195,9 +215,17 @@ pub fn merge_fragment_with(
         Some(t) => Some(t.clone()),
         None => Some(old.kind.type_name().into()),
     };
-    let member_given = ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"]
-        .into_iter()
-        .find(|m| obj.contains_key(*m));
+    let member_given = [
+        "value",
+        "object",
+        "languageMap",
+        "vocab",
+        "json",
+        "valueList",
+        "objectList",
+    ]
+    .into_iter()
+    .find(|m| obj.contains_key(*m));
     if let Some(m) = member_given {
         if let Some(k) = kind {
             probe.insert("type".into(), k);
@@ -206,7 +234,10 @@ pub fn merge_fragment_with(
         let parsed = parse::attribute(name, name, &Value::Object(probe), ctx, now)?;
         old.kind = parsed.kind;
         old.value = parsed.value;
-    } else if obj.get("type").is_some_and(|t| t.as_str() != Some(old.kind.type_name())) {
+    } else if obj
+        .get("type")
+        .is_some_and(|t| t.as_str() != Some(old.kind.type_name()))
+    {
         return Err(BrokerError::bad_data(format!(
             "attribute '{name}': the type cannot change without a new value"
         )));
@@ -214,7 +245,16 @@ pub fn merge_fragment_with(
     // Metadata and sub-attributes: parse them through a complete attribute built from the
     // (possibly new) value and the fragment's other members.
     let mut meta = obj.clone();
-    for m in ["type", "value", "object", "languageMap", "vocab", "json", "valueList", "objectList"] {
+    for m in [
+        "type",
+        "value",
+        "object",
+        "languageMap",
+        "vocab",
+        "json",
+        "valueList",
+        "objectList",
+    ] {
         meta.remove(m);
     }
     let mut subs_deleted = Vec::new();
@@ -264,7 +304,16 @@ pub fn merge_entity(
     ctx: &Context,
     now: Timestamp,
 ) -> Result<()> {
-    const SKIP: [&str; 8] = ["@context", "id", "@id", "type", "@type", "createdAt", "modifiedAt", "deletedAt"];
+    const SKIP: [&str; 8] = [
+        "@context",
+        "id",
+        "@id",
+        "type",
+        "@type",
+        "createdAt",
+        "modifiedAt",
+        "deletedAt",
+    ];
     if let Some(t) = body.get("type") {
         for ty in parse::entity_types(Some(t), ctx)? {
             if !e.types.contains(&ty) {
@@ -281,7 +330,9 @@ pub fn merge_entity(
         }
         let expanded = parse::attr_name(name, ctx)?;
         let frags: Vec<&Value> = match frag {
-            Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => a.iter().collect(),
+            Value::Array(a) if a.iter().all(Value::is_object) && !a.is_empty() => {
+                a.iter().collect()
+            }
             other => vec![other],
         };
         for f in frags {
@@ -316,7 +367,9 @@ pub fn delete_attr(
     now: Timestamp,
 ) -> Result<()> {
     let Some(instances) = e.attrs.get_mut(name) else {
-        return Err(BrokerError::not_found(format!("attribute '{name}' not found")));
+        return Err(BrokerError::not_found(format!(
+            "attribute '{name}' not found"
+        )));
     };
     if delete_all {
         e.attrs.remove(name);

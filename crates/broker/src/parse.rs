@@ -11,18 +11,48 @@ use crate::model::{AttrKind, Attribute, Entity, Timestamp, iri};
 
 /// Members of an entity object that are not attributes.
 const ENTITY_MEMBERS: [&str; 9] = [
-    "@context", "id", "@id", "type", "@type", "scope", "createdAt", "modifiedAt", "deletedAt",
+    "@context",
+    "id",
+    "@id",
+    "type",
+    "@type",
+    "scope",
+    "createdAt",
+    "modifiedAt",
+    "deletedAt",
 ];
 
 /// Members of an attribute object that are not sub-attributes.
 const ATTR_MEMBERS: [&str; 17] = [
-    "type", "value", "object", "languageMap", "vocab", "json", "valueList", "objectList",
-    "datasetId", "observedAt", "unitCode", "objectType", "createdAt", "modifiedAt", "deletedAt",
-    "instanceId", "lang",
+    "type",
+    "value",
+    "object",
+    "languageMap",
+    "vocab",
+    "json",
+    "valueList",
+    "objectList",
+    "datasetId",
+    "observedAt",
+    "unitCode",
+    "objectType",
+    "createdAt",
+    "modifiedAt",
+    "deletedAt",
+    "instanceId",
+    "lang",
 ];
 
 /// The members that carry an attribute's value, one per attribute kind.
-const VALUE_MEMBERS: [&str; 7] = ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"];
+const VALUE_MEMBERS: [&str; 7] = [
+    "value",
+    "object",
+    "languageMap",
+    "vocab",
+    "json",
+    "valueList",
+    "objectList",
+];
 
 /// The placeholder NGSI-LD uses in merge operations to delete an attribute.
 pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
@@ -30,14 +60,20 @@ pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
 /// Whether `s` is acceptable as an entity id, datasetId or relationship target: a URI with a
 /// scheme and no characters that a URI never contains.
 pub fn is_uri(s: &str) -> bool {
-    let Some((scheme, rest)) = s.split_once(':') else { return false };
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
     let mut chars = scheme.chars();
     let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     scheme_ok
         && !rest.is_empty()
         && s.len() <= 2048
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`'))
+        && !s.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+        })
 }
 
 /// Whether `s` is acceptable as an attribute name or entity type (compact or expanded).
@@ -45,7 +81,24 @@ pub fn is_valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 1024
         && !s.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\'' | '=' | ';' | '(' | ')' | '&' | '?' | '[' | ']' | '{' | '}')
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>'
+                        | '"'
+                        | '\''
+                        | '='
+                        | ';'
+                        | '('
+                        | ')'
+                        | '&'
+                        | '?'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                )
         })
 }
 
@@ -69,7 +122,9 @@ pub fn entity(body: &Value, ctx: &Context, now: Timestamp) -> Result<Entity> {
     let id = match obj.get("id").or_else(|| obj.get("@id")) {
         Some(Value::String(s)) if is_uri(s) => s.clone(),
         Some(Value::String(s)) => {
-            return Err(BrokerError::bad_data(format!("entity id '{s}' is not a URI")));
+            return Err(BrokerError::bad_data(format!(
+                "entity id '{s}' is not a URI"
+            )));
         }
         Some(_) => return Err(BrokerError::bad_data("entity id must be a string")),
         None => return Err(BrokerError::bad_data("entity id is missing")),
@@ -81,7 +136,14 @@ pub fn entity(body: &Value, ctx: &Context, now: Timestamp) -> Result<Entity> {
         None => Vec::new(),
     };
     let attrs = attributes(obj, ctx, now).map_err(|e| e.at(id.clone()))?;
-    Ok(Entity { id, types, scopes, created_at: now, modified_at: now, attrs })
+    Ok(Entity {
+        id,
+        types,
+        scopes,
+        created_at: now,
+        modified_at: now,
+        attrs,
+    })
 }
 
 /// Reads the `type` member: a name or an array of names.
@@ -90,19 +152,30 @@ pub fn entity_types(v: Option<&Value>, ctx: &Context) -> Result<Vec<String>> {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
-            .map(|t| t.as_str().ok_or_else(|| BrokerError::bad_data("entity types must be strings")))
+            .map(|t| {
+                t.as_str()
+                    .ok_or_else(|| BrokerError::bad_data("entity types must be strings"))
+            })
             .collect::<Result<_>>()?,
-        Some(_) => return Err(BrokerError::bad_data("entity type must be a string or a non-empty array")),
+        Some(_) => {
+            return Err(BrokerError::bad_data(
+                "entity type must be a string or a non-empty array",
+            ));
+        }
         None => return Err(BrokerError::bad_data("entity type is missing")),
     };
     let mut out = Vec::with_capacity(names.len());
     for n in names {
         if !is_valid_name(n) {
-            return Err(BrokerError::bad_data(format!("'{n}' is not a valid entity type")));
+            return Err(BrokerError::bad_data(format!(
+                "'{n}' is not a valid entity type"
+            )));
         }
         let e = ctx.expand_term(n);
         if e.starts_with('@') {
-            return Err(BrokerError::bad_data(format!("'{n}' is a JSON-LD keyword, not an entity type")));
+            return Err(BrokerError::bad_data(format!(
+                "'{n}' is a JSON-LD keyword, not an entity type"
+            )));
         }
         if !out.contains(&e) {
             out.push(e);
@@ -128,7 +201,9 @@ pub fn scopes(v: &Value) -> Result<Vec<String>> {
 fn valid_scope(s: &str) -> bool {
     s.starts_with('/')
         && s.len() > 1
-        && s[1..].split('/').all(|seg| !seg.is_empty() && is_valid_name(seg) && seg != "#" && seg != "+")
+        && s[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && is_valid_name(seg) && seg != "#" && seg != "+")
 }
 
 /// Reads every attribute member of an entity or fragment object.
@@ -152,11 +227,15 @@ pub fn attributes(
 /// Validates and expands an attribute name.
 pub fn attr_name(name: &str, ctx: &Context) -> Result<String> {
     if !is_valid_name(name) {
-        return Err(BrokerError::bad_data(format!("'{name}' is not a valid attribute name")));
+        return Err(BrokerError::bad_data(format!(
+            "'{name}' is not a valid attribute name"
+        )));
     }
     let expanded = ctx.expand_term(name);
     if expanded.starts_with('@') {
-        return Err(BrokerError::bad_data(format!("'{name}' is a JSON-LD keyword, not an attribute name")));
+        return Err(BrokerError::bad_data(format!(
+            "'{name}' is a JSON-LD keyword, not an attribute name"
+        )));
     }
     Ok(expanded)
 }
@@ -188,22 +267,38 @@ pub fn attribute_instances(
 
 fn looks_like_attribute(v: &Value) -> bool {
     v.as_object().is_some_and(|o| {
-        o.get("type").and_then(Value::as_str).and_then(AttrKind::from_type_name).is_some()
-            || ["value", "object", "languageMap", "vocab", "json", "valueList", "objectList"]
-                .iter()
-                .any(|m| o.contains_key(*m))
+        o.get("type")
+            .and_then(Value::as_str)
+            .and_then(AttrKind::from_type_name)
+            .is_some()
+            || [
+                "value",
+                "object",
+                "languageMap",
+                "vocab",
+                "json",
+                "valueList",
+                "objectList",
+            ]
+            .iter()
+            .any(|m| o.contains_key(*m))
     })
 }
 
 fn is_geojson(o: &Map<String, Value>) -> bool {
     matches!(
         o.get("type").and_then(Value::as_str),
-        Some("Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon")
+        Some(
+            "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon"
+        )
     ) && o.contains_key("coordinates")
 }
 
 fn must_be_geo(expanded: &str) -> bool {
-    matches!(expanded, iri::LOCATION | iri::OBSERVATION_SPACE | iri::OPERATION_SPACE)
+    matches!(
+        expanded,
+        iri::LOCATION | iri::OBSERVATION_SPACE | iri::OPERATION_SPACE
+    )
 }
 
 /// Reads one attribute instance (or sub-attribute).
@@ -243,12 +338,23 @@ pub fn attribute(
         },
         Some(_) => return Err(bad("type must be a string")),
         None => {
-            let member = ["object", "languageMap", "vocab", "json", "valueList", "objectList", "value"]
-                .into_iter()
-                .find(|m| obj.contains_key(*m));
+            let member = [
+                "object",
+                "languageMap",
+                "vocab",
+                "json",
+                "valueList",
+                "objectList",
+                "value",
+            ]
+            .into_iter()
+            .find(|m| obj.contains_key(*m));
             match member.and_then(AttrKind::from_value_member) {
                 Some(AttrKind::Property)
-                    if obj.get("value").and_then(Value::as_object).is_some_and(is_geojson) =>
+                    if obj
+                        .get("value")
+                        .and_then(Value::as_object)
+                        .is_some_and(is_geojson) =>
                 {
                     AttrKind::GeoProperty
                 }
@@ -313,7 +419,11 @@ fn new_attr(kind: AttrKind, value: Value, now: Timestamp) -> Attribute {
 fn expand_names(v: &Value, ctx: &Context) -> std::result::Result<Value, String> {
     match v {
         Value::String(s) if is_valid_name(s) => Ok(Value::String(ctx.expand_term(s))),
-        Value::Array(a) => a.iter().map(|x| expand_names(x, ctx)).collect::<std::result::Result<Vec<_>, _>>().map(Value::Array),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| expand_names(x, ctx))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(Value::Array),
         _ => Err("must be a name or a list of names".into()),
     }
 }
@@ -332,13 +442,20 @@ fn value_of(kind: AttrKind, raw: Value, ctx: &Context) -> std::result::Result<Va
         }
         AttrKind::Relationship => match &raw {
             Value::String(s) if is_uri(s) => Ok(raw),
-            Value::Array(a) if !a.is_empty() && a.iter().all(|x| x.as_str().is_some_and(is_uri)) => Ok(raw),
+            Value::Array(a)
+                if !a.is_empty() && a.iter().all(|x| x.as_str().is_some_and(is_uri)) =>
+            {
+                Ok(raw)
+            }
             _ => Err("a Relationship's object must be a URI or a list of URIs".into()),
         },
         AttrKind::LanguageProperty => match &raw {
             Value::Object(m)
                 if !m.is_empty()
-                    && m.values().all(|x| x.is_string() || x.as_array().is_some_and(|a| a.iter().all(Value::is_string))) =>
+                    && m.values().all(|x| {
+                        x.is_string()
+                            || x.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+                    }) =>
             {
                 Ok(raw)
             }
@@ -359,7 +476,9 @@ fn value_of(kind: AttrKind, raw: Value, ctx: &Context) -> std::result::Result<Va
                 .map(|i| {
                     let target = match &i {
                         Value::String(s) => Some(s.clone()),
-                        Value::Object(o) => o.get("object").and_then(Value::as_str).map(str::to_owned),
+                        Value::Object(o) => {
+                            o.get("object").and_then(Value::as_str).map(str::to_owned)
+                        }
                         _ => None,
                     };
                     match target {

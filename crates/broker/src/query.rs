@@ -85,9 +85,10 @@ fn compare_values(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
         (Some(x), Some(y)) => match (x, y) {
-            (Value::Number(m), Value::Number(n)) => {
-                m.as_f64().partial_cmp(&n.as_f64()).unwrap_or(Ordering::Equal)
-            }
+            (Value::Number(m), Value::Number(n)) => m
+                .as_f64()
+                .partial_cmp(&n.as_f64())
+                .unwrap_or(Ordering::Equal),
             (Value::Number(_), _) => Ordering::Less,
             (_, Value::Number(_)) => Ordering::Greater,
             (Value::String(m), Value::String(n)) => m.cmp(n),
@@ -138,7 +139,10 @@ impl EntityQuery {
     /// Whether `e` matches.
     pub fn matches(&self, e: &Entity) -> bool {
         (self.selectors.is_empty() || self.selectors.iter().any(|s| s.matches(e)))
-            && self.attrs.as_ref().is_none_or(|names| names.iter().any(|n| e.attrs.contains_key(n)))
+            && self
+                .attrs
+                .as_ref()
+                .is_none_or(|names| names.iter().any(|n| e.attrs.contains_key(n)))
             && self.q.as_ref().is_none_or(|q| eval_q(q, e))
             && self.scope.as_ref().is_none_or(|s| {
                 let scopes: Vec<&str> = e.scopes.iter().map(String::as_str).collect();
@@ -149,7 +153,9 @@ impl EntityQuery {
 }
 
 fn eval_geo(g: &GeoQuery, e: &Entity) -> bool {
-    let Some(instances) = e.attrs.get(&g.geoproperty) else { return false };
+    let Some(instances) = e.attrs.get(&g.geoproperty) else {
+        return false;
+    };
     instances.iter().any(|a| {
         a.kind == AttrKind::GeoProperty
             && ngsild_query::geometry_from_geojson(&a.value).is_ok_and(|geom| g.matches(&geom))
@@ -191,7 +197,9 @@ fn candidate_values(a: &Attribute) -> Vec<Value> {
 }
 
 fn eval_term(t: &QTerm, e: &Entity) -> bool {
-    let Some(instances) = e.attrs.get(&t.path.attr) else { return false };
+    let Some(instances) = e.attrs.get(&t.path.attr) else {
+        return false;
+    };
     instances.iter().any(|inst| {
         // Walk the sub-attribute path; the last step may name a member such as observedAt.
         let mut current = inst;

@@ -86,7 +86,11 @@ pub fn entity(e: &Entity, ctx: &Context, opts: &RenderOptions) -> Map<String, Va
         let filtered: Vec<Attribute>;
         let instances: &[Attribute] = match &opts.projection.dataset_ids {
             Some(wanted) => {
-                filtered = all_instances.iter().filter(|a| wanted.contains(&a.dataset_id)).cloned().collect();
+                filtered = all_instances
+                    .iter()
+                    .filter(|a| wanted.contains(&a.dataset_id))
+                    .cloned()
+                    .collect();
                 &filtered
             }
             None => all_instances,
@@ -122,7 +126,12 @@ pub fn types(types: &[String], ctx: &Context) -> Value {
     if types.len() == 1 {
         Value::String(ctx.compact_iri(&types[0]))
     } else {
-        Value::Array(types.iter().map(|t| Value::String(ctx.compact_iri(t))).collect())
+        Value::Array(
+            types
+                .iter()
+                .map(|t| Value::String(ctx.compact_iri(t)))
+                .collect(),
+        )
     }
 }
 
@@ -141,15 +150,23 @@ fn pick_language<'a>(map: &'a Value, lang: &str) -> Option<(&'a str, &'a Value)>
     if lang == "*" {
         return m.iter().next().map(|(k, v)| (k.as_str(), v));
     }
-    for want in lang.split(',').map(|l| l.split(';').next().unwrap_or("").trim()) {
+    for want in lang
+        .split(',')
+        .map(|l| l.split(';').next().unwrap_or("").trim())
+    {
         if let Some((k, v)) = m.get_key_value(want) {
             return Some((k.as_str(), v));
         }
-        if let Some((k, v)) = m.iter().find(|(k, _)| k.split('-').next() == want.split('-').next()) {
+        if let Some((k, v)) = m
+            .iter()
+            .find(|(k, _)| k.split('-').next() == want.split('-').next())
+        {
             return Some((k.as_str(), v));
         }
     }
-    m.get_key_value("@none").or_else(|| m.iter().next()).map(|(k, v)| (k.as_str(), v))
+    m.get_key_value("@none")
+        .or_else(|| m.iter().next())
+        .map(|(k, v)| (k.as_str(), v))
 }
 
 /// The value member content as shown (vocab compacted, objectList as objects).
@@ -159,7 +176,11 @@ fn shown_value(a: &Attribute, ctx: &Context) -> Value {
         AttrKind::ListRelationship => Value::Array(
             a.value
                 .as_array()
-                .map(|l| l.iter().map(|o| serde_json::json!({ "object": o })).collect())
+                .map(|l| {
+                    l.iter()
+                        .map(|o| serde_json::json!({ "object": o }))
+                        .collect()
+                })
                 .unwrap_or_default(),
         ),
         _ => a.value.clone(),
@@ -228,7 +249,9 @@ pub fn attribute(a: &Attribute, ctx: &Context, opts: &RenderOptions) -> Value {
 pub fn key_value(a: &Attribute, ctx: &Context, opts: &RenderOptions) -> Value {
     match a.kind {
         AttrKind::LanguageProperty => match &opts.lang {
-            Some(lang) => pick_language(&a.value, lang).map(|(_, v)| v.clone()).unwrap_or(Value::Null),
+            Some(lang) => pick_language(&a.value, lang)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null),
             None => serde_json::json!({ "languageMap": a.value }),
         },
         AttrKind::VocabProperty => compact_names(&a.value, ctx),
@@ -242,7 +265,13 @@ pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values
     let id = rendered.get("id").cloned().unwrap_or(Value::Null);
     let geometry = rendered
         .get(geometry_property)
-        .map(|g| if key_values { g.clone() } else { g.get("value").cloned().unwrap_or_else(|| g.clone()) })
+        .map(|g| {
+            if key_values {
+                g.clone()
+            } else {
+                g.get("value").cloned().unwrap_or_else(|| g.clone())
+            }
+        })
         .filter(|g| g.get("coordinates").is_some())
         .unwrap_or(Value::Null);
     let mut properties = rendered;

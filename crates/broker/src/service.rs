@@ -26,7 +26,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { default_limit: 20, max_limit: 1000, max_batch: 10_000 }
+        Self {
+            default_limit: 20,
+            max_limit: 1000,
+            max_batch: 10_000,
+        }
     }
 }
 
@@ -94,7 +98,12 @@ fn not_found(id: &str) -> BrokerError {
 impl Broker {
     /// A broker over `store`.
     pub fn new(store: Arc<dyn EntityStore>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
-        Self { store, clock, limits, listeners: Vec::new() }
+        Self {
+            store,
+            clock,
+            limits,
+            listeners: Vec::new(),
+        }
     }
 
     /// Adds a listener told about every applied change.
@@ -107,7 +116,10 @@ impl Broker {
     async fn apply(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Result<Applied>>> {
         let out = self.store.apply(tenant, changes).await?;
         if !self.listeners.is_empty() {
-            let ok: Vec<Applied> = out.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
+            let ok: Vec<Applied> = out
+                .iter()
+                .filter_map(|r| r.as_ref().ok().cloned())
+                .collect();
             if !ok.is_empty() {
                 for l in &self.listeners {
                     l.changed(tenant, &ok).await;
@@ -136,13 +148,17 @@ impl Broker {
         if tenant.is_empty() || self.store.tenant_exists(tenant).await? {
             Ok(())
         } else {
-            Err(BrokerError::new(ErrorType::NonexistentTenant, format!("tenant '{tenant}' does not exist")))
+            Err(BrokerError::new(
+                ErrorType::NonexistentTenant,
+                format!("tenant '{tenant}' does not exist"),
+            ))
         }
     }
 
     async fn apply_one(&self, tenant: &str, change: Change) -> Result<Applied> {
         let mut out = self.apply(tenant, vec![change]).await?;
-        out.pop().unwrap_or_else(|| Err(BrokerError::internal("store returned no outcome")))
+        out.pop()
+            .unwrap_or_else(|| Err(BrokerError::internal("store returned no outcome")))
     }
 
     /// Create Entity.
@@ -157,15 +173,25 @@ impl Broker {
     pub async fn get(&self, s: &Scope, id: &str) -> Result<Arc<Entity>> {
         check_id(id)?;
         self.check_tenant(&s.tenant).await?;
-        self.store.get(&s.tenant, id).await?.ok_or_else(|| not_found(id))
+        self.store
+            .get(&s.tenant, id)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     /// Query Entities: one page, ordered by id, and the total.
-    pub async fn query(&self, s: &Scope, q: &EntityQuery, offset: usize, limit: usize) -> Result<Page> {
+    pub async fn query(
+        &self,
+        s: &Scope,
+        q: &EntityQuery,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page> {
         self.check_tenant(&s.tenant).await?;
         let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
         if !q.order_by.is_empty() {
-            let mut all: Vec<Arc<Entity>> = candidates.into_iter().filter(|e| q.matches(e)).collect();
+            let mut all: Vec<Arc<Entity>> =
+                candidates.into_iter().filter(|e| q.matches(e)).collect();
             crate::query::sort(&mut all, &q.order_by);
             let total = all.len();
             let entities = all.into_iter().skip(offset).take(limit).collect();
@@ -189,10 +215,13 @@ impl Broker {
         check_id(id)?;
         self.check_tenant(&s.tenant).await?;
         let owned = id.to_owned();
-        self.apply_one(&s.tenant, Change::new(id, move |cur| match cur {
-            Some(_) => Ok(None),
-            None => Err(not_found(&owned)),
-        }))
+        self.apply_one(
+            &s.tenant,
+            Change::new(id, move |cur| match cur {
+                Some(_) => Ok(None),
+                None => Err(not_found(&owned)),
+            }),
+        )
         .await
         .map(|_| ())
     }
@@ -204,7 +233,9 @@ impl Broker {
         if let Some(o) = body.as_object_mut() {
             match o.get("id") {
                 Some(Value::String(given)) if given != id => {
-                    return Err(BrokerError::bad_data("the id in the body differs from the URL"));
+                    return Err(BrokerError::bad_data(
+                        "the id in the body differs from the URL",
+                    ));
                 }
                 _ => {
                     o.insert("id".into(), id.into());
@@ -213,12 +244,15 @@ impl Broker {
         }
         let new = parse::entity(&body, &s.ctx, self.now())?;
         let owned = id.to_owned();
-        self.apply_one(&s.tenant, Change::new(id, move |cur| {
-            let cur = cur.ok_or_else(|| not_found(&owned))?;
-            let mut new = new;
-            new.created_at = cur.created_at;
-            Ok(Some(new))
-        }))
+        self.apply_one(
+            &s.tenant,
+            Change::new(id, move |cur| {
+                let cur = cur.ok_or_else(|| not_found(&owned))?;
+                let mut new = new;
+                new.created_at = cur.created_at;
+                Ok(Some(new))
+            }),
+        )
         .await
         .map(|_| ())
     }
@@ -236,14 +270,17 @@ impl Broker {
         let owned = id.to_owned();
         let slot = Arc::new(std::sync::Mutex::new(None));
         let out = slot.clone();
-        self.apply_one(&s.tenant, Change::new(id, move |cur| {
-            let mut e = cur.ok_or_else(|| not_found(&owned))?.clone();
-            let r = f(&mut e, now)?;
-            if let Ok(mut g) = out.lock() {
-                *g = Some(r);
-            }
-            Ok(Some(e))
-        }))
+        self.apply_one(
+            &s.tenant,
+            Change::new(id, move |cur| {
+                let mut e = cur.ok_or_else(|| not_found(&owned))?.clone();
+                let r = f(&mut e, now)?;
+                if let Ok(mut g) = out.lock() {
+                    *g = Some(r);
+                }
+                Ok(Some(e))
+            }),
+        )
         .await?;
         let r = slot.lock().ok().and_then(|mut g| g.take());
         r.ok_or_else(|| BrokerError::internal("modification produced no result"))
@@ -251,7 +288,13 @@ impl Broker {
 
     /// Append Entity Attributes (NGSI-LD Null deletes; `type` adds types; `scope` replaces
     /// or, with noOverwrite, adds scopes).
-    pub async fn append_attrs(&self, s: &Scope, id: &str, body: &Value, no_overwrite: bool) -> Result<UpdateResult> {
+    pub async fn append_attrs(
+        &self,
+        s: &Scope,
+        id: &str,
+        body: &Value,
+        no_overwrite: bool,
+    ) -> Result<UpdateResult> {
         let (deletions, rest) = ops::split_nulls(fragment(body)?, &s.ctx)?;
         let head = EntityHead::read(&rest, &s.ctx)?;
         let attrs = parse::attributes(&rest, &s.ctx, self.now())?;
@@ -282,7 +325,8 @@ impl Broker {
             let mut r = ops::update_existing(e, attrs, now);
             r.updated.extend(deleted);
             if scope_refused {
-                r.not_updated.push(("scope".into(), "the entity has no scope to update".into()));
+                r.not_updated
+                    .push(("scope".into(), "the entity has no scope to update".into()));
             }
             Ok(r)
         })
@@ -295,7 +339,11 @@ impl Broker {
         fragment(body)?;
         let (body, ctx, attr) = (body.clone(), s.ctx.clone(), attr.to_owned());
         if let Some(ds) = ops::null_target(&body) {
-            return self.modify(s, id, move |e, now| ops::delete_attr(e, &name, ds.as_deref(), false, now)).await;
+            return self
+                .modify(s, id, move |e, now| {
+                    ops::delete_attr(e, &name, ds.as_deref(), false, now)
+                })
+                .await;
         }
         self.modify(s, id, move |e, now| {
             let dataset = body.get("datasetId").and_then(Value::as_str);
@@ -313,8 +361,20 @@ impl Broker {
 
     /// Replace Entity Attribute (PUT).
     pub async fn replace_attr(&self, s: &Scope, id: &str, attr: &str, body: &Value) -> Result<()> {
-        if ["scope", "id", "type", "@id", "@type", "createdAt", "modifiedAt"].contains(&attr) {
-            return Err(BrokerError::bad_data(format!("'{attr}' is not an attribute that can be replaced")));
+        if [
+            "scope",
+            "id",
+            "type",
+            "@id",
+            "@type",
+            "createdAt",
+            "modifiedAt",
+        ]
+        .contains(&attr)
+        {
+            return Err(BrokerError::bad_data(format!(
+                "'{attr}' is not an attribute that can be replaced"
+            )));
         }
         let name = parse::attr_name(attr, &s.ctx)?;
         let instances = parse::attribute_instances(attr, &name, body, &s.ctx, self.now())?;
@@ -340,7 +400,14 @@ impl Broker {
     }
 
     /// Delete Entity Attribute (`scope` removes the entity's scopes).
-    pub async fn delete_attr(&self, s: &Scope, id: &str, attr: &str, dataset_id: Option<String>, delete_all: bool) -> Result<()> {
+    pub async fn delete_attr(
+        &self,
+        s: &Scope,
+        id: &str,
+        attr: &str,
+        dataset_id: Option<String>,
+        delete_all: bool,
+    ) -> Result<()> {
         if attr == "scope" {
             return self
                 .modify(s, id, |e, now| {
@@ -354,18 +421,25 @@ impl Broker {
                 .await;
         }
         let name = parse::attr_name(attr, &s.ctx)?;
-        self.modify(s, id, move |e, now| ops::delete_attr(e, &name, dataset_id.as_deref(), delete_all, now)).await
+        self.modify(s, id, move |e, now| {
+            ops::delete_attr(e, &name, dataset_id.as_deref(), delete_all, now)
+        })
+        .await
     }
 
     /// Merge Entity (PATCH /entities/{id}).
     pub async fn merge(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
         let obj = fragment(body)?.clone();
         if let Some(Value::String(given)) = obj.get("id")
-            && given != id {
-                return Err(BrokerError::bad_data("the id in the body differs from the URL"));
-            }
+            && given != id
+        {
+            return Err(BrokerError::bad_data(
+                "the id in the body differs from the URL",
+            ));
+        }
         let ctx = s.ctx.clone();
-        self.modify(s, id, move |e, now| ops::merge_entity(e, &obj, &ctx, now)).await
+        self.modify(s, id, move |e, now| ops::merge_entity(e, &obj, &ctx, now))
+            .await
     }
 
     /// Purge: deletes every entity matching `q`, or only the attributes `mode` names;
@@ -400,9 +474,20 @@ impl Broker {
     }
 
     /// Runs a batch: `make` turns each item into a change (or an error naming the entity).
-    async fn batch(&self, s: &Scope, items: Vec<std::result::Result<Change, (String, BrokerError)>>, created: impl Fn(&Applied) -> bool) -> Result<Vec<BatchOutcome>> {
+    async fn batch(
+        &self,
+        s: &Scope,
+        items: Vec<std::result::Result<Change, (String, BrokerError)>>,
+        created: impl Fn(&Applied) -> bool,
+    ) -> Result<Vec<BatchOutcome>> {
         if items.len() > self.limits.max_batch {
-            return Err(BrokerError::new(ErrorType::TooManyResults, format!("a batch may hold at most {} entities", self.limits.max_batch)));
+            return Err(BrokerError::new(
+                ErrorType::TooManyResults,
+                format!(
+                    "a batch may hold at most {} entities",
+                    self.limits.max_batch
+                ),
+            ));
         }
         let mut ids = Vec::new();
         let mut changes = Vec::new();
@@ -417,15 +502,27 @@ impl Broker {
                 Err(e) => slots.push(Some(Err(e))),
             }
         }
-        let mut applied = if changes.is_empty() { Vec::new() } else { self.apply(&s.tenant, changes).await? }.into_iter().zip(ids);
+        let mut applied = if changes.is_empty() {
+            Vec::new()
+        } else {
+            self.apply(&s.tenant, changes).await?
+        }
+        .into_iter()
+        .zip(ids);
         Ok(slots
             .into_iter()
             .map(|slot| match slot {
                 Some(done) => done,
                 None => match applied.next() {
-                    Some((Ok(a), id)) => Ok(BatchSuccess { id, created: created(&a) }),
+                    Some((Ok(a), id)) => Ok(BatchSuccess {
+                        id,
+                        created: created(&a),
+                    }),
                     Some((Err(e), id)) => Err((id, e)),
-                    None => Err((String::new(), BrokerError::internal("store lost a batch outcome"))),
+                    None => Err((
+                        String::new(),
+                        BrokerError::internal("store lost a batch outcome"),
+                    )),
                 },
             })
             .collect())
@@ -434,12 +531,24 @@ impl Broker {
     /// Batch create.
     pub async fn batch_create(&self, s: &Scope, items: &[Value]) -> Result<Vec<BatchOutcome>> {
         let now = self.now();
-        let changes = items.iter().map(|b| parse::entity(b, &s.ctx, now).map(create_change).map_err(|e| (item_id(b), e))).collect();
+        let changes = items
+            .iter()
+            .map(|b| {
+                parse::entity(b, &s.ctx, now)
+                    .map(create_change)
+                    .map_err(|e| (item_id(b), e))
+            })
+            .collect();
         self.batch(s, changes, |_| true).await
     }
 
     /// Batch upsert: `replace` replaces existing entities, otherwise their attributes are updated.
-    pub async fn batch_upsert(&self, s: &Scope, items: &[Value], update_mode: bool) -> Result<Vec<BatchOutcome>> {
+    pub async fn batch_upsert(
+        &self,
+        s: &Scope,
+        items: &[Value],
+        update_mode: bool,
+    ) -> Result<Vec<BatchOutcome>> {
         let now = self.now();
         let changes = items
             .iter()
@@ -459,7 +568,10 @@ impl Broker {
                             merged.modified_at = now;
                             merged
                         }
-                        Some(old) => Entity { created_at: old.created_at, ..e },
+                        Some(old) => Entity {
+                            created_at: old.created_at,
+                            ..e
+                        },
                     }))
                 }))
             })
@@ -469,7 +581,12 @@ impl Broker {
 
     /// Batch update: appends attributes (and types) to existing entities. An entity some of
     /// whose attributes were kept because of noOverwrite is reported as an error.
-    pub async fn batch_update(&self, s: &Scope, items: &[Value], no_overwrite: bool) -> Result<Vec<BatchOutcome>> {
+    pub async fn batch_update(
+        &self,
+        s: &Scope,
+        items: &[Value],
+        no_overwrite: bool,
+    ) -> Result<Vec<BatchOutcome>> {
         let now = self.now();
         let partial: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
         let changes = items
@@ -487,9 +604,13 @@ impl Broker {
                     }
                     let r = ops::append(&mut merged, e.attrs, no_overwrite, now);
                     if !r.complete() {
-                        let names: Vec<&str> = r.not_updated.iter().map(|(n, _)| n.as_str()).collect();
+                        let names: Vec<&str> =
+                            r.not_updated.iter().map(|(n, _)| n.as_str()).collect();
                         if let Ok(mut p) = partial.lock() {
-                            p.push((id.clone(), format!("attributes not overwritten: {}", names.join(", "))));
+                            p.push((
+                                id.clone(),
+                                format!("attributes not overwritten: {}", names.join(", ")),
+                            ));
                         }
                     }
                     Ok(Some(merged))
@@ -500,9 +621,10 @@ impl Broker {
         let partial = partial.lock().map(|p| p.clone()).unwrap_or_default();
         for o in &mut out {
             if let Ok(ok) = o
-                && let Some((_, msg)) = partial.iter().find(|(id, _)| *id == ok.id) {
-                    *o = Err((ok.id.clone(), BrokerError::bad_data(msg.clone())));
-                }
+                && let Some((_, msg)) = partial.iter().find(|(id, _)| *id == ok.id)
+            {
+                *o = Err((ok.id.clone(), BrokerError::bad_data(msg.clone())));
+            }
         }
         Ok(out)
     }
@@ -513,7 +635,12 @@ impl Broker {
             .iter()
             .map(|b| {
                 let id = item_id(b);
-                let obj = b.as_object().cloned().ok_or_else(|| (id.clone(), BrokerError::bad_data("an entity must be a JSON object")))?;
+                let obj = b.as_object().cloned().ok_or_else(|| {
+                    (
+                        id.clone(),
+                        BrokerError::bad_data("an entity must be a JSON object"),
+                    )
+                })?;
                 if !parse::is_uri(&id) {
                     return Err((id, BrokerError::bad_data("entity id missing or not a URI")));
                 }
@@ -545,7 +672,10 @@ impl Broker {
                         None => Err(not_found(&owned)),
                     }))
                 }
-                _ => Err((v.as_str().unwrap_or_default().to_owned(), BrokerError::bad_data("entity ids must be URIs"))),
+                _ => Err((
+                    v.as_str().unwrap_or_default().to_owned(),
+                    BrokerError::bad_data("entity ids must be URIs"),
+                )),
             })
             .collect();
         self.batch(s, changes, |_| false).await
@@ -609,11 +739,15 @@ fn create_change(e: Entity) -> Change {
 }
 
 fn item_id(v: &Value) -> String {
-    v.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn fragment(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))
+    body.as_object()
+        .ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))
 }
 
 /// Rejects ids in URLs that are not URIs.
@@ -621,6 +755,8 @@ pub fn check_id(id: &str) -> Result<()> {
     if parse::is_uri(id) {
         Ok(())
     } else {
-        Err(BrokerError::bad_data(format!("'{id}' is not a valid entity id (a URI)")))
+        Err(BrokerError::bad_data(format!(
+            "'{id}' is not a valid entity id (a URI)"
+        )))
     }
 }

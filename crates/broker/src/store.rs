@@ -31,7 +31,10 @@ impl Change {
         id: impl Into<String>,
         mutate: impl FnOnce(Option<&Entity>) -> Result<Option<Entity>, BrokerError> + Send + 'static,
     ) -> Self {
-        Self { id: id.into(), mutate: Box::new(mutate) }
+        Self {
+            id: id.into(),
+            mutate: Box::new(mutate),
+        }
     }
 }
 
@@ -95,7 +98,12 @@ pub trait EntityStore: Send + Sync + 'static {
 #[async_trait]
 pub trait DocumentStore: Send + Sync + 'static {
     /// Durably sets (`Some`) or removes (`None`) a document.
-    async fn put_document(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError>;
+    async fn put_document(
+        &self,
+        ns: &str,
+        key: &str,
+        value: Option<String>,
+    ) -> Result<(), StoreError>;
     /// Every document of a namespace, by key.
     fn documents(&self, ns: &str) -> Vec<(String, String)>;
 }

@@ -28,11 +28,25 @@ fn checked(req: &WriteReq) -> ApiResult<(Vec<Value>, Vec<BatchOutcome>)> {
     let mut refused = Vec::new();
     for item in items(&req.body)? {
         let has_ctx = item.get("@context").is_some();
-        let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if has_ctx && !req.ld {
-            refused.push(Err((id, broker::BrokerError::bad_data("application/json entities must not carry an @context"))));
+            refused.push(Err((
+                id,
+                broker::BrokerError::bad_data(
+                    "application/json entities must not carry an @context",
+                ),
+            )));
         } else if !has_ctx && req.ld && item.is_object() {
-            refused.push(Err((id, broker::BrokerError::bad_data("application/ld+json entities must carry an @context"))));
+            refused.push(Err((
+                id,
+                broker::BrokerError::bad_data(
+                    "application/ld+json entities must carry an @context",
+                ),
+            )));
         } else {
             ok.push(item.clone());
         }
@@ -61,7 +75,12 @@ fn respond_batch(outcomes: Vec<BatchOutcome>, created_status: bool) -> Response 
         return respond::body(StatusCode::MULTI_STATUS, body, Accept::Json, &Value::Null);
     }
     if created_status && !created.is_empty() {
-        return respond::body(StatusCode::CREATED, Value::Array(created), Accept::Json, &Value::Null);
+        return respond::body(
+            StatusCode::CREATED,
+            Value::Array(created),
+            Accept::Json,
+            &Value::Null,
+        );
     }
     respond::status(StatusCode::NO_CONTENT)
 }
@@ -77,13 +96,19 @@ pub async fn operation(
     let o = params::options(&p)?;
     let b = &st.broker;
     if !["create", "upsert", "update", "merge", "delete", "query"].contains(&op.as_str()) {
-        return Err(ApiError::new(ngsild_proto::ErrorType::ResourceNotFound, format!("no entity operation '{op}'")));
+        return Err(ApiError::new(
+            ngsild_proto::ErrorType::ResourceNotFound,
+            format!("no entity operation '{op}'"),
+        ));
     }
     if op == "query" {
         return query(st, p, req).await;
     }
     if op == "delete" {
-        return Ok(respond_batch(b.batch_delete(s, items(&req.body)?).await?, false));
+        return Ok(respond_batch(
+            b.batch_delete(s, items(&req.body)?).await?,
+            false,
+        ));
     }
     let (entities, mut refused) = checked(&req)?;
     let mut outcomes = Vec::with_capacity(entities.len());
@@ -110,7 +135,11 @@ async fn by_context(
     refused: &mut Vec<BatchOutcome>,
 ) -> Vec<(broker::Scope, Vec<Value>)> {
     if !req.ld {
-        return if entities.is_empty() { Vec::new() } else { vec![(req.scope.clone(), entities)] };
+        return if entities.is_empty() {
+            Vec::new()
+        } else {
+            vec![(req.scope.clone(), entities)]
+        };
     }
     let mut groups: Vec<(String, broker::Scope, Vec<Value>)> = Vec::new();
     for item in entities {
@@ -122,11 +151,18 @@ async fn by_context(
         }
         match st.contexts.active(Some(&ctx_value)).await {
             Ok(ctx) => {
-                let scope = broker::Scope { tenant: req.scope.tenant.clone(), ctx };
+                let scope = broker::Scope {
+                    tenant: req.scope.tenant.clone(),
+                    ctx,
+                };
                 groups.push((key, scope, vec![item]));
             }
             Err(e) => {
-                let id = item.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let id = item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 refused.push(Err((id, e.into())));
             }
         }
@@ -146,22 +182,31 @@ fn text<'a>(v: &'a Value, name: &str) -> ApiResult<Option<&'a str>> {
 /// POST /entityOperations/query: the Query data type in the body.
 async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let ctx = &req.scope.ctx;
-    let body = req.body.as_object().ok_or_else(|| ApiError::bad_data("the query must be a JSON object"))?;
+    let body = req
+        .body
+        .as_object()
+        .ok_or_else(|| ApiError::bad_data("the query must be a JSON object"))?;
     if body.get("type").and_then(Value::as_str) != Some("Query") {
         return Err(ApiError::bad_data("the query's type must be 'Query'"));
     }
     let mut q = EntityQuery::default();
     if let Some(list) = body.get("entities") {
-        let list = list.as_array().ok_or_else(|| ApiError::bad_data("'entities' must be an array"))?;
+        let list = list
+            .as_array()
+            .ok_or_else(|| ApiError::bad_data("'entities' must be an array"))?;
         for sel in list {
             let mut s = EntitySelector::default();
             if let Some(id) = sel.get("id") {
-                let id = id.as_str().ok_or_else(|| ApiError::bad_data("selector id must be a string"))?;
+                let id = id
+                    .as_str()
+                    .ok_or_else(|| ApiError::bad_data("selector id must be a string"))?;
                 broker::service::check_id(id)?;
                 s.id = Some(id.to_owned());
             }
             if !sel.is_object() {
-                return Err(ApiError::bad_data("each entry of 'entities' must be an object"));
+                return Err(ApiError::bad_data(
+                    "each entry of 'entities' must be an object",
+                ));
             }
             if let Some(pat) = text(sel, "idPattern")? {
                 s.id_pattern = Some(params::id_pattern(pat)?);
@@ -175,10 +220,16 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
         }
     }
     if let Some(attrs) = body.get("attrs") {
-        let list = attrs.as_array().ok_or_else(|| ApiError::bad_data("'attrs' must be an array"))?;
+        let list = attrs
+            .as_array()
+            .ok_or_else(|| ApiError::bad_data("'attrs' must be an array"))?;
         q.attrs = Some(
             list.iter()
-                .map(|a| a.as_str().map(|s| ctx.expand_term(s)).ok_or_else(|| ApiError::bad_data("attribute names must be strings")))
+                .map(|a| {
+                    a.as_str()
+                        .map(|s| ctx.expand_term(s))
+                        .ok_or_else(|| ApiError::bad_data("attribute names must be strings"))
+                })
                 .collect::<ApiResult<_>>()?,
         );
     }
@@ -208,7 +259,14 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
         render_params.insert("lang".into(), l.clone());
     }
     // Members of the Query object that shape the output like URL parameters do.
-    for member in ["join", "joinLevel", "geometryProperty", "pick", "omit", "datasetId"] {
+    for member in [
+        "join",
+        "joinLevel",
+        "geometryProperty",
+        "pick",
+        "omit",
+        "datasetId",
+    ] {
         match body.get(member) {
             Some(Value::String(v)) => {
                 render_params.insert(member.into(), v.clone());
@@ -217,7 +275,11 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
                 render_params.insert(member.into(), n.to_string());
             }
             Some(Value::Array(items)) => {
-                let parts: Vec<String> = items.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                let parts: Vec<String> = items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
                 render_params.insert(member.into(), parts.join(","));
             }
             _ => {}
@@ -233,7 +295,16 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let count = params::count(&p)?;
     let page = st.broker.query(&req.scope, &q, offset, limit).await?;
     let ctx_ref = Value::String(ctx.core_url().to_owned());
-    let read = ReadReq { scope: req.scope.clone(), accept: req.accept, ctx_ref };
-    let resp = crate::entities::render_page(&st, &page.entities, &render_params, &read, &opts).await?;
-    Ok(if count { respond::with_count(resp, page.total) } else { resp })
+    let read = ReadReq {
+        scope: req.scope.clone(),
+        accept: req.accept,
+        ctx_ref,
+    };
+    let resp =
+        crate::entities::render_page(&st, &page.entities, &render_params, &read, &opts).await?;
+    Ok(if count {
+        respond::with_count(resp, page.total)
+    } else {
+        resp
+    })
 }

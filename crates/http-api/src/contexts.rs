@@ -18,7 +18,9 @@ fn flag(p: &Params, name: &str) -> ApiResult<bool> {
     match p.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(o) => Err(ApiError::bad_data(format!("{name} must be true or false, not '{o}'"))),
+        Some(o) => Err(ApiError::bad_data(format!(
+            "{name} must be true or false, not '{o}'"
+        ))),
     }
 }
 
@@ -28,7 +30,10 @@ const COLLECTION_PATH: &str = "/ngsi-ld/v1/jsonldContexts";
 /// The base URL hosted contexts are served under (absolute: clients put these URLs in Link
 /// headers and `@context` members).
 fn base(st: &AppState) -> String {
-    format!("{}{COLLECTION_PATH}", st.config.public_base.trim_end_matches('/'))
+    format!(
+        "{}{COLLECTION_PATH}",
+        st.config.public_base.trim_end_matches('/')
+    )
 }
 
 /// The URL by which a request's `@context` can be referenced (clause 5.13.1): a single URL
@@ -41,7 +46,9 @@ pub fn context_reference(st: &AppState, local: &Value) -> Option<String> {
     match local {
         Value::String(url) => Some(url.clone()),
         // A one-URL array names that URL; no need for an ImplicitlyCreated copy.
-        Value::Array(items) if items.len() == 1 && items[0].is_string() => items[0].as_str().map(str::to_owned),
+        Value::Array(items) if items.len() == 1 && items[0].is_string() => {
+            items[0].as_str().map(str::to_owned)
+        }
         Value::Object(_) | Value::Array(_) => Some(st.contexts.add_implicit(local, &base(st)).url),
         _ => None,
     }
@@ -53,7 +60,10 @@ pub const HOSTED: (&str, &str) = ("jsonld", "hosted");
 /// Saves the hosted and implicitly created contexts so they survive a restart.
 pub async fn persist(st: &AppState) -> ApiResult<()> {
     let doc = st.contexts.export_hosted().to_string();
-    st.documents.put_document(HOSTED.0, HOSTED.1, Some(doc)).await.map_err(|e| ApiError(e.into()))
+    st.documents
+        .put_document(HOSTED.0, HOSTED.1, Some(doc))
+        .await
+        .map_err(|e| ApiError(e.into()))
 }
 
 /// GET /jsonldContexts
@@ -65,9 +75,20 @@ pub async fn list(State(st): State<AppState>, Query(p): Query<Params>) -> ApiRes
     let body = if flag(&p, "details")? {
         Value::Array(st.contexts.list(kind).iter().map(|i| i.to_json()).collect())
     } else {
-        Value::Array(st.contexts.list_urls(kind).into_iter().map(Value::String).collect())
+        Value::Array(
+            st.contexts
+                .list_urls(kind)
+                .into_iter()
+                .map(Value::String)
+                .collect(),
+        )
     };
-    Ok(respond::body(StatusCode::OK, body, Accept::Json, &Value::Null))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        Accept::Json,
+        &Value::Null,
+    ))
 }
 
 /// GET /jsonldContexts/{id}
@@ -86,19 +107,32 @@ pub async fn retrieve(
     let not_found = || ApiError::new(ErrorType::ResourceNotFound, format!("no @context '{id}'"));
     let info = st.contexts.info(&id).ok_or_else(not_found)?;
     if details {
-        return Ok(respond::body(StatusCode::OK, info.to_json(), Accept::Json, &Value::Null));
+        return Ok(respond::body(
+            StatusCode::OK,
+            info.to_json(),
+            Accept::Json,
+            &Value::Null,
+        ));
     }
     if info.kind == ContextKind::Cached {
         return Err(ApiError::new(
             ErrorType::OperationNotSupported,
-            format!("{} is a Cached @context: it is a local copy, not served on demand (use details=true)", info.url),
+            format!(
+                "{} is a Cached @context: it is a local copy, not served on demand (use details=true)",
+                info.url
+            ),
         ));
     }
     let accept = negotiate(&headers, false)?;
     let body = st.contexts.get(&id).ok_or_else(not_found)?;
     let mut r = respond::body(StatusCode::OK, body, Accept::Json, &Value::Null);
-    let media_type = if accept == Accept::JsonLd { media::JSON_LD } else { media::JSON };
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    let media_type = if accept == Accept::JsonLd {
+        media::JSON_LD
+    } else {
+        media::JSON
+    };
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     Ok(r)
 }
 
@@ -107,17 +141,39 @@ pub async fn retrieve(
 /// The body must be a JSON object with a `@context` member (InvalidRequest otherwise); an
 /// invalid @context in it is BadRequestData. Answers 201 with the path of the new entry
 /// in `Location` (its absolute URL is the `URL` of its details).
-pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let ct = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+pub async fn add(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if ct != media::JSON && ct != media::JSON_LD {
-        return Err(ApiError::new(ErrorType::UnsupportedMediaType, format!("media type '{ct}' is not supported")));
+        return Err(ApiError::new(
+            ErrorType::UnsupportedMediaType,
+            format!("media type '{ct}' is not supported"),
+        ));
     }
     if body.len() > st.config.max_body_bytes {
-        return Err(ApiError::new(ErrorType::PayloadTooLarge, "the context is too large"));
+        return Err(ApiError::new(
+            ErrorType::PayloadTooLarge,
+            "the context is too large",
+        ));
     }
-    let doc: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(ErrorType::InvalidRequest, format!("the body is not valid JSON: {e}")))?;
+    let doc: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            ErrorType::InvalidRequest,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
     if !doc.as_object().is_some_and(|o| o.contains_key("@context")) {
         return Err(ApiError::new(
             ErrorType::InvalidRequest,
@@ -126,11 +182,18 @@ pub async fn add(State(st): State<AppState>, headers: HeaderMap, body: Bytes) ->
     }
     let info = st.contexts.add_hosted(doc, &base(&st)).await?;
     persist(&st).await?;
-    Ok(respond::created(&format!("{COLLECTION_PATH}/{}", info.local_id)))
+    Ok(respond::created(&format!(
+        "{COLLECTION_PATH}/{}",
+        info.local_id
+    )))
 }
 
 /// DELETE /jsonldContexts/{id}
-pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, Query(p): Query<Params>) -> ApiResult<Response> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Response> {
     let reload = flag(&p, "reload")?;
     st.contexts.delete(&id, reload).await?;
     persist(&st).await?;

@@ -18,7 +18,9 @@ fn details(p: &Params) -> ApiResult<bool> {
     match p.get("details").map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(o) => Err(ApiError::bad_data(format!("details must be true or false, not '{o}'"))),
+        Some(o) => Err(ApiError::bad_data(format!(
+            "details must be true or false, not '{o}'"
+        ))),
     }
 }
 
@@ -46,7 +48,11 @@ fn list_id(kind: &str) -> String {
 }
 
 /// GET /types
-pub async fn types(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+pub async fn types(
+    State(st): State<AppState>,
+    Query(p): Query<Params>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     crate::params::only(&p, &["details", "local", "via"])?;
     let idx = index(&st, &req).await?;
     let ctx = &req.scope.ctx;
@@ -67,24 +73,40 @@ pub async fn types(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
             "typeList": idx.keys().map(|t| ctx.compact_iri(t)).collect::<Vec<_>>(),
         })
     };
-    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        req.accept,
+        &req.ctx_ref,
+    ))
 }
 
 /// GET /types/{type}
-pub async fn type_info(State(st): State<AppState>, Path(ty): Path<String>, req: ReadReq) -> ApiResult<Response> {
+pub async fn type_info(
+    State(st): State<AppState>,
+    Path(ty): Path<String>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     let ctx = &req.scope.ctx;
     let expanded = ctx.expand_term(&ty);
     let idx = index(&st, &req).await?;
-    let (count, attrs) = idx
-        .get(&expanded)
-        .ok_or_else(|| ApiError(broker::BrokerError::not_found(format!("no entity of type '{ty}'"))))?;
+    let (count, attrs) = idx.get(&expanded).ok_or_else(|| {
+        ApiError(broker::BrokerError::not_found(format!(
+            "no entity of type '{ty}'"
+        )))
+    })?;
     let body = json!({
         "id": expanded, "type": "EntityTypeInfo", "typeName": ctx.compact_iri(&expanded), "entityCount": count,
         "attributeDetails": attrs.iter().map(|(a, kinds)| json!({
             "id": a, "type": "Attribute", "attributeName": ctx.compact_iri(a), "attributeTypes": kinds.iter().collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
-    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        req.accept,
+        &req.ctx_ref,
+    ))
 }
 
 /// Per attribute: instance count, kinds, and the types of entities that have it.
@@ -105,7 +127,11 @@ async fn attr_index(st: &AppState, req: &ReadReq) -> ApiResult<AttrIndex> {
 }
 
 /// GET /attributes
-pub async fn attributes(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+pub async fn attributes(
+    State(st): State<AppState>,
+    Query(p): Query<Params>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     crate::params::only(&p, &["details", "local", "via"])?;
     let idx = attr_index(&st, &req).await?;
     let ctx = &req.scope.ctx;
@@ -126,21 +152,37 @@ pub async fn attributes(State(st): State<AppState>, Query(p): Query<Params>, req
             "attributeList": idx.keys().map(|a| ctx.compact_iri(a)).collect::<Vec<_>>(),
         })
     };
-    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        req.accept,
+        &req.ctx_ref,
+    ))
 }
 
 /// GET /attributes/{attr}
-pub async fn attribute_info(State(st): State<AppState>, Path(attr): Path<String>, req: ReadReq) -> ApiResult<Response> {
+pub async fn attribute_info(
+    State(st): State<AppState>,
+    Path(attr): Path<String>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     let ctx = &req.scope.ctx;
     let expanded = ctx.expand_term(&attr);
     let idx = attr_index(&st, &req).await?;
-    let (count, kinds, types) = idx
-        .get(&expanded)
-        .ok_or_else(|| ApiError(broker::BrokerError::not_found(format!("no attribute '{attr}'"))))?;
+    let (count, kinds, types) = idx.get(&expanded).ok_or_else(|| {
+        ApiError(broker::BrokerError::not_found(format!(
+            "no attribute '{attr}'"
+        )))
+    })?;
     let body = json!({
         "id": expanded, "type": "Attribute", "attributeName": ctx.compact_iri(&expanded), "attributeCount": count,
         "attributeTypes": kinds.iter().collect::<Vec<_>>(),
         "typeNames": types.iter().map(|t| ctx.compact_iri(t)).collect::<Vec<_>>(),
     });
-    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        req.accept,
+        &req.ctx_ref,
+    ))
 }

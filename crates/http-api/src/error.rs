@@ -44,7 +44,10 @@ impl From<jsonld::JsonLdError> for ApiError {
 pub fn problem(e: &BrokerError) -> ProblemDetails {
     let mut p = if e.kind == ErrorType::InternalError {
         tracing::error!(detail = %e.detail, "internal error");
-        ProblemDetails::new(e.kind, "an internal error occurred; the operator's log has the details")
+        ProblemDetails::new(
+            e.kind,
+            "an internal error occurred; the operator's log has the details",
+        )
     } else {
         ProblemDetails::new(e.kind, e.detail.clone())
     };
@@ -58,7 +61,10 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
         let body = serde_json::to_vec(&p).unwrap_or_default();
         let mut resp = (status, body).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         resp
     }
 }

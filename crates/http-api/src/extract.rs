@@ -42,12 +42,17 @@ pub fn negotiate(headers: &HeaderMap, geo_allowed: bool) -> ApiResult<Accept> {
             _ => None,
         };
         if let Some(a) = found
-            && q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
-                best = Some((q, a));
-            }
+            && q > 0.0
+            && best.is_none_or(|(bq, _)| q > bq)
+        {
+            best = Some((q, a));
+        }
     }
     best.map(|(_, a)| a).ok_or_else(|| {
-        ApiError::new(ErrorType::NotAcceptable, format!("cannot produce any of the media types in Accept: {raw}"))
+        ApiError::new(
+            ErrorType::NotAcceptable,
+            format!("cannot produce any of the media types in Accept: {raw}"),
+        )
     })
 }
 
@@ -56,11 +61,19 @@ pub fn tenant(headers: &HeaderMap) -> ApiResult<String> {
     match headers.get(headers::TENANT) {
         None => Ok(String::new()),
         Some(v) => {
-            let t = v.to_str().map_err(|_| ApiError::bad_data("the tenant name is not ASCII"))?.trim();
+            let t = v
+                .to_str()
+                .map_err(|_| ApiError::bad_data("the tenant name is not ASCII"))?
+                .trim();
             let ok = !t.is_empty()
                 && t.len() <= 128
-                && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'));
-            if ok { Ok(t.to_owned()) } else { Err(ApiError::bad_data(format!("invalid tenant name '{t}'"))) }
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'));
+            if ok {
+                Ok(t.to_owned())
+            } else {
+                Err(ApiError::bad_data(format!("invalid tenant name '{t}'")))
+            }
         }
     }
 }
@@ -69,7 +82,9 @@ pub fn tenant(headers: &HeaderMap) -> ApiResult<String> {
 pub fn link_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let mut found = None;
     for v in headers.get_all(header::LINK) {
-        let s = v.to_str().map_err(|_| ApiError::bad_data("the Link header is not ASCII"))?;
+        let s = v
+            .to_str()
+            .map_err(|_| ApiError::bad_data("the Link header is not ASCII"))?;
         for link in s.split(',') {
             let link = link.trim();
             if !link.contains(headers::LINK_REL_CONTEXT) {
@@ -81,7 +96,9 @@ pub fn link_context(headers: &HeaderMap) -> ApiResult<Option<String>> {
                 .map(|(u, _)| u.trim().to_owned())
                 .ok_or_else(|| ApiError::bad_data(format!("malformed Link header: {link}")))?;
             if found.replace(url).is_some() {
-                return Err(ApiError::bad_data("more than one JSON-LD context Link header"));
+                return Err(ApiError::bad_data(
+                    "more than one JSON-LD context Link header",
+                ));
             }
         }
     }
@@ -98,7 +115,10 @@ pub struct ReadReq {
     pub ctx_ref: Value,
 }
 
-async fn resolve(state: &AppState, local: Option<&Value>) -> ApiResult<(std::sync::Arc<jsonld::Context>, Value)> {
+async fn resolve(
+    state: &AppState,
+    local: Option<&Value>,
+) -> ApiResult<(std::sync::Arc<jsonld::Context>, Value)> {
     let ctx = state.contexts.active(local).await?;
     let reference = match local {
         Some(v) => v.clone(),
@@ -110,12 +130,19 @@ async fn resolve(state: &AppState, local: Option<&Value>) -> ApiResult<(std::syn
 impl FromRequestParts<AppState> for ReadReq {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let accept = negotiate(&parts.headers, true)?;
         let tenant = tenant(&parts.headers)?;
         let link = link_context(&parts.headers)?.map(Value::String);
         let (ctx, ctx_ref) = resolve(state, link.as_ref()).await?;
-        Ok(Self { scope: Scope { tenant, ctx }, accept, ctx_ref })
+        Ok(Self {
+            scope: Scope { tenant, ctx },
+            accept,
+            ctx_ref,
+        })
     }
 }
 
@@ -143,48 +170,77 @@ impl FromRequest<AppState> for WriteReq {
             .headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|s| s.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|s| {
+                s.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         let ld = match ct.as_str() {
             media::JSON | media::MERGE_PATCH => false,
             media::JSON_LD => true,
-            "" => return Err(ApiError::new(ErrorType::UnsupportedMediaType, "a Content-Type header is required")),
+            "" => {
+                return Err(ApiError::new(
+                    ErrorType::UnsupportedMediaType,
+                    "a Content-Type header is required",
+                ));
+            }
             other => {
                 return Err(ApiError::new(
                     ErrorType::UnsupportedMediaType,
-                    format!("media type '{other}' is not supported; use application/json or application/ld+json"),
+                    format!(
+                        "media type '{other}' is not supported; use application/json or application/ld+json"
+                    ),
                 ));
             }
         };
-        let bytes: Bytes = axum::body::to_bytes(body, state.config.max_body_bytes).await.map_err(|_| {
-            ApiError::new(ErrorType::PayloadTooLarge, format!("the body exceeds {} bytes", state.config.max_body_bytes))
+        let bytes: Bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorType::PayloadTooLarge,
+                    format!("the body exceeds {} bytes", state.config.max_body_bytes),
+                )
+            })?;
+        let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                ErrorType::InvalidRequest,
+                format!("the body is not valid JSON: {e}"),
+            )
         })?;
-        let body: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| ApiError::new(ErrorType::InvalidRequest, format!("the body is not valid JSON: {e}")))?;
         // Arrays (batches) are checked item by item by the batch handlers.
         let local = if ld {
             if link_context(&parts.headers)?.is_some() {
-                return Err(ApiError::bad_data("application/ld+json requests carry their @context in the body, not in a Link header"));
+                return Err(ApiError::bad_data(
+                    "application/ld+json requests carry their @context in the body, not in a Link header",
+                ));
             }
             match &body {
-                Value::Object(o) => Some(
-                    o.get("@context")
-                        .cloned()
-                        .ok_or_else(|| ApiError::bad_data("application/ld+json bodies must carry an @context"))?,
-                ),
+                Value::Object(o) => Some(o.get("@context").cloned().ok_or_else(|| {
+                    ApiError::bad_data("application/ld+json bodies must carry an @context")
+                })?),
                 // Each entity of a batch carries its own @context; the handler resolves them.
                 Value::Array(_) => None,
                 _ => None,
             }
         } else {
             if body.as_object().is_some_and(|o| o.contains_key("@context")) {
-                return Err(ApiError::bad_data("application/json bodies must not carry an @context; use a Link header"));
+                return Err(ApiError::bad_data(
+                    "application/json bodies must not carry an @context; use a Link header",
+                ));
             }
             link_context(&parts.headers)?.map(Value::String)
         };
         let (ctx, _) = resolve(state, local.as_ref()).await?;
         let _ = &mut parts;
-        Ok(Self { scope: Scope { tenant, ctx }, body, accept, ld })
+        Ok(Self {
+            scope: Scope { tenant, ctx },
+            body,
+            accept,
+            ld,
+        })
     }
 }
 
@@ -192,7 +248,10 @@ impl ReadReq {
     /// Refuses GeoJSON where the resource has no GeoJSON form (406).
     pub fn no_geojson(&self) -> ApiResult<()> {
         if self.accept == Accept::GeoJson {
-            return Err(ApiError::new(ErrorType::NotAcceptable, "this resource has no application/geo+json representation"));
+            return Err(ApiError::new(
+                ErrorType::NotAcceptable,
+                "this resource has no application/geo+json representation",
+            ));
         }
         Ok(())
     }

@@ -97,34 +97,62 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/entities/{id}",
-            get(entities::retrieve).delete(entities::delete).put(entities::replace).patch(entities::merge),
+            get(entities::retrieve)
+                .delete(entities::delete)
+                .put(entities::replace)
+                .patch(entities::merge),
         )
-        .route("/entities/{id}/attrs", post(entities::append_attrs).patch(entities::update_attrs))
+        .route(
+            "/entities/{id}/attrs",
+            post(entities::append_attrs).patch(entities::update_attrs),
+        )
         .route(
             "/entities/{id}/attrs/{attr}",
-            axum::routing::patch(entities::patch_attr).put(entities::replace_attr).delete(entities::delete_attr),
+            axum::routing::patch(entities::patch_attr)
+                .put(entities::replace_attr)
+                .delete(entities::delete_attr),
         )
         .route("/entityOperations/{op}", post(batch::operation))
         .route("/types", get(discovery::types))
         .route("/types/{ty}", get(discovery::type_info))
         .route("/attributes", get(discovery::attributes))
         .route("/attributes/{attr}", get(discovery::attribute_info))
-        .route("/subscriptions", get(subscriptions::query).post(subscriptions::create))
+        .route(
+            "/subscriptions",
+            get(subscriptions::query).post(subscriptions::create),
+        )
         .route(
             "/subscriptions/{id}",
-            get(subscriptions::retrieve).patch(subscriptions::update).delete(subscriptions::delete),
+            get(subscriptions::retrieve)
+                .patch(subscriptions::update)
+                .delete(subscriptions::delete),
         )
-        .route("/temporal/entities", get(temporal::query).post(temporal::upsert))
-        .route("/temporal/entities/{id}", get(temporal::retrieve).delete(temporal::delete))
+        .route(
+            "/temporal/entities",
+            get(temporal::query).post(temporal::upsert),
+        )
+        .route(
+            "/temporal/entities/{id}",
+            get(temporal::retrieve).delete(temporal::delete),
+        )
         .route("/temporal/entities/{id}/attrs", post(temporal::append))
-        .route("/temporal/entityOperations/query", post(temporal::query_post))
-        .route("/temporal/entities/{id}/attrs/{attr}", axum::routing::delete(temporal::delete_attr))
+        .route(
+            "/temporal/entityOperations/query",
+            post(temporal::query_post),
+        )
+        .route(
+            "/temporal/entities/{id}/attrs/{attr}",
+            axum::routing::delete(temporal::delete_attr),
+        )
         .route(
             "/temporal/entities/{id}/attrs/{attr}/{instance}",
             axum::routing::patch(temporal::modify_instance).delete(temporal::delete_instance),
         )
         .route("/jsonldContexts", get(contexts::list).post(contexts::add))
-        .route("/jsonldContexts/{id}", get(contexts::retrieve).delete(contexts::delete));
+        .route(
+            "/jsonldContexts/{id}",
+            get(contexts::retrieve).delete(contexts::delete),
+        );
     Router::new()
         .nest("/ngsi-ld/v1", v1)
         .route("/health", get(health))
@@ -137,24 +165,47 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn health() -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
 }
 
 async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.metrics.render())
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        st.metrics.render(),
+    )
 }
 
 async fn openapi() -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 async fn admin_reset(State(st): State<AppState>) -> Result<StatusCode, ApiError> {
     if !st.config.admin_reset {
-        return Err(ApiError::new(ErrorType::ResourceNotFound, "the admin reset is not enabled"));
+        return Err(ApiError::new(
+            ErrorType::ResourceNotFound,
+            "the admin reset is not enabled",
+        ));
     }
-    st.broker.store().reset().await.map_err(|e| ApiError(e.into()))?;
+    st.broker
+        .store()
+        .reset()
+        .await
+        .map_err(|e| ApiError(e.into()))?;
     st.subscriptions.clear();
-    st.temporal.store().reset().await.map_err(|e| ApiError(e.into()))?;
+    st.temporal
+        .store()
+        .reset()
+        .await
+        .map_err(|e| ApiError(e.into()))?;
     for info in st.contexts.list(None) {
         // Core contexts refuse deletion; everything else goes.
         let _ = st.contexts.delete(&info.url, false).await;
@@ -191,13 +242,26 @@ async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
         _ => ErrorType::BadRequestData,
     };
     let allow = resp.headers().get(header::ALLOW).cloned();
-    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
     let detail = String::from_utf8_lossy(&body).trim().to_owned();
-    let mut out = ApiError::new(kind, if detail.is_empty() { status.to_string() } else { detail }).into_response();
+    let mut out = ApiError::new(
+        kind,
+        if detail.is_empty() {
+            status.to_string()
+        } else {
+            detail
+        },
+    )
+    .into_response();
     *out.status_mut() = status;
     if let Some(a) = allow {
         out.headers_mut().insert(header::ALLOW, a);
     }
-    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     out
 }

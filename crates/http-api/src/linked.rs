@@ -12,7 +12,11 @@ pub fn join(p: &Params) -> ApiResult<Option<(Join, usize)>> {
         None => return Ok(None),
         Some("inline") => Join::Inline,
         Some("flat") => Join::Flat,
-        Some(other) => return Err(ApiError::bad_data(format!("join must be inline or flat, not '{other}'"))),
+        Some(other) => {
+            return Err(ApiError::bad_data(format!(
+                "join must be inline or flat, not '{other}'"
+            )));
+        }
     };
     let level = match p.get("joinLevel") {
         None => 1,
@@ -24,4 +28,3 @@ pub fn join(p: &Params) -> ApiResult<Option<(Join, usize)>> {
     };
     Ok(Some((join, level)))
 }
-

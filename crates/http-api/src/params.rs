@@ -30,23 +30,81 @@ pub struct Options {
 
 /// Parameters of Query Entities (GET /entities).
 pub const QUERY_PARAMS: &[&str] = &[
-    "id", "idPattern", "type", "attrs", "pick", "omit", "q", "scopeQ", "georel", "geometry", "coordinates",
-    "geoproperty", "geometryProperty", "lang", "limit", "offset", "count", "options", "format", "csf", "local",
-    "datasetId", "join", "joinLevel", "orderBy", "collation", "containedBy", "entityMap", "expandValues", "jsonKeys", "via",
+    "id",
+    "idPattern",
+    "type",
+    "attrs",
+    "pick",
+    "omit",
+    "q",
+    "scopeQ",
+    "georel",
+    "geometry",
+    "coordinates",
+    "geoproperty",
+    "geometryProperty",
+    "lang",
+    "limit",
+    "offset",
+    "count",
+    "options",
+    "format",
+    "csf",
+    "local",
+    "datasetId",
+    "join",
+    "joinLevel",
+    "orderBy",
+    "collation",
+    "containedBy",
+    "entityMap",
+    "expandValues",
+    "jsonKeys",
+    "via",
 ];
 /// Parameters of Retrieve Entity.
 pub const RETRIEVE_PARAMS: &[&str] = &[
-    "attrs", "pick", "omit", "options", "format", "lang", "geometryProperty", "datasetId", "join", "joinLevel",
-    "containedBy", "local", "via", "expandValues", "jsonKeys", "entityMap",
+    "attrs",
+    "pick",
+    "omit",
+    "options",
+    "format",
+    "lang",
+    "geometryProperty",
+    "datasetId",
+    "join",
+    "joinLevel",
+    "containedBy",
+    "local",
+    "via",
+    "expandValues",
+    "jsonKeys",
+    "entityMap",
 ];
 /// Parameters of Purge Entities.
-pub const PURGE_PARAMS: &[&str] =
-    &["id", "idPattern", "type", "q", "scopeQ", "georel", "geometry", "coordinates", "geoproperty", "local", "via", "drop", "keep"];
+pub const PURGE_PARAMS: &[&str] = &[
+    "id",
+    "idPattern",
+    "type",
+    "q",
+    "scopeQ",
+    "georel",
+    "geometry",
+    "coordinates",
+    "geoproperty",
+    "local",
+    "via",
+    "drop",
+    "keep",
+];
 
 /// Refuses parameters the endpoint does not define (InvalidRequest, as the spec asks).
 pub fn only(p: &Params, allowed: &[&str]) -> ApiResult<()> {
     match p.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown query parameter '{k}'"))),
+        Some(k) => Err(ApiError::new(
+            ngsild_proto::ErrorType::InvalidRequest,
+            format!("unknown query parameter '{k}'"),
+        )),
         None => Ok(()),
     }
 }
@@ -67,7 +125,10 @@ pub fn options(p: &Params) -> ApiResult<Options> {
                 "replace" => o.replace = true,
                 "temporalValues" | "aggregatedValues" | "audit" => {}
                 other => {
-                    return Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown option '{other}'")));
+                    return Err(ApiError::new(
+                        ngsild_proto::ErrorType::InvalidRequest,
+                        format!("unknown option '{other}'"),
+                    ));
                 }
             }
         }
@@ -78,7 +139,10 @@ pub fn options(p: &Params) -> ApiResult<Options> {
             "concise" => Format::Concise,
             "normalized" => Format::Normalized,
             other => {
-                return Err(ApiError::new(ngsild_proto::ErrorType::InvalidRequest, format!("unknown format '{other}'")));
+                return Err(ApiError::new(
+                    ngsild_proto::ErrorType::InvalidRequest,
+                    format!("unknown format '{other}'"),
+                ));
             }
         });
     }
@@ -93,7 +157,9 @@ pub fn options(p: &Params) -> ApiResult<Options> {
     }
     o.format = formats.first().copied().unwrap_or_default();
     if o.update && o.replace {
-        return Err(ApiError::bad_data("options 'update' and 'replace' exclude each other"));
+        return Err(ApiError::bad_data(
+            "options 'update' and 'replace' exclude each other",
+        ));
     }
     Ok(o)
 }
@@ -101,14 +167,24 @@ pub fn options(p: &Params) -> ApiResult<Options> {
 fn expand_list(list: &str, ctx: &Context) -> ApiResult<Vec<String>> {
     Ok(ngsild_query::parse_attr_list(list)?
         .into_iter()
-        .map(|n| if n == "id" || n == "type" { n } else { ctx.expand_term(&n) })
+        .map(|n| {
+            if n == "id" || n == "type" {
+                n
+            } else {
+                ctx.expand_term(&n)
+            }
+        })
         .collect())
 }
 
 pub use broker::linked::ProjTree;
 
 fn expand_name(n: &str, ctx: &Context) -> String {
-    if n == "id" || n == "type" { n.to_owned() } else { ctx.expand_term(n) }
+    if n == "id" || n == "type" {
+        n.to_owned()
+    } else {
+        ctx.expand_term(n)
+    }
 }
 
 fn add_pick(tree: &mut ProjTree, items: &[ngsild_query::Projection], ctx: &Context) {
@@ -116,7 +192,11 @@ fn add_pick(tree: &mut ProjTree, items: &[ngsild_query::Projection], ctx: &Conte
     for it in items {
         let name = expand_name(&it.name, ctx);
         if !it.linked.is_empty() {
-            add_pick(tree.children.entry(name.clone()).or_default(), &it.linked, ctx);
+            add_pick(
+                tree.children.entry(name.clone()).or_default(),
+                &it.linked,
+                ctx,
+            );
         }
         set.insert(name);
     }
@@ -159,30 +239,49 @@ pub fn render_options(p: &Params, ctx: &Context) -> ApiResult<RenderOptions> {
     let tree = projection_tree(p, ctx)?;
     if p.contains_key("pick") {
         if p.contains_key("attrs") {
-            return Err(ApiError::bad_data("'pick' and 'attrs' cannot be used together"));
+            return Err(ApiError::bad_data(
+                "'pick' and 'attrs' cannot be used together",
+            ));
         }
         projection.pick = tree.pick;
     }
     if p.contains_key("omit") {
         if p.contains_key("attrs") {
-            return Err(ApiError::bad_data("'omit' and 'attrs' cannot be used together"));
+            return Err(ApiError::bad_data(
+                "'omit' and 'attrs' cannot be used together",
+            ));
         }
         projection.omit = tree.omit;
         if let Some(pick) = &projection.pick
-            && let Some(both) = pick.iter().find(|n| projection.omit.contains(*n)) {
-                return Err(ApiError::bad_data(format!("'{}' is both picked and omitted", ctx.compact_iri(both))));
-            }
+            && let Some(both) = pick.iter().find(|n| projection.omit.contains(*n))
+        {
+            return Err(ApiError::bad_data(format!(
+                "'{}' is both picked and omitted",
+                ctx.compact_iri(both)
+            )));
+        }
     }
     if let Some(ds) = p.get("datasetId") {
         projection.dataset_ids = Some(
             ds.split(',')
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
-                .map(|d| if d == "@none" { None } else { Some(d.to_owned()) })
+                .map(|d| {
+                    if d == "@none" {
+                        None
+                    } else {
+                        Some(d.to_owned())
+                    }
+                })
                 .collect(),
         );
     }
-    Ok(RenderOptions { format: o.format, sys_attrs: o.sys_attrs, projection, lang: p.get("lang").cloned() })
+    Ok(RenderOptions {
+        format: o.format,
+        sys_attrs: o.sys_attrs,
+        projection,
+        lang: p.get("lang").cloned(),
+    })
 }
 
 /// Reads the filter parameters of Query Entities. `require_filter` enforces the spec's rule
@@ -202,7 +301,11 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
         None => None,
     };
     let ids: Vec<String> = match p.get("id") {
-        Some(list) => list.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect(),
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
         None => Vec::new(),
     };
     for id in &ids {
@@ -210,17 +313,27 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
     }
     if ids.is_empty() {
         if types.is_some() || pattern.is_some() {
-            q.selectors.push(EntitySelector { id: None, id_pattern: pattern, types });
+            q.selectors.push(EntitySelector {
+                id: None,
+                id_pattern: pattern,
+                types,
+            });
         }
     } else {
         for id in ids {
-            q.selectors.push(EntitySelector { id: Some(id), id_pattern: pattern.clone(), types: types.clone() });
+            q.selectors.push(EntitySelector {
+                id: Some(id),
+                id_pattern: pattern.clone(),
+                types: types.clone(),
+            });
         }
     }
     if let Some(attrs) = p.get("attrs") {
         let list = expand_list(attrs, ctx)?;
         if list.iter().any(|a| a == "id" || a == "type") {
-            return Err(ApiError::bad_data("'attrs' names attributes; id and type are not attributes"));
+            return Err(ApiError::bad_data(
+                "'attrs' names attributes; id and type are not attributes",
+            ));
         }
         q.attrs = Some(list);
     }
@@ -238,8 +351,12 @@ pub fn entity_query(p: &Params, ctx: &Context, require_filter: bool) -> ApiResul
     }
     let require_filter = require_filter && p.get("local").map(String::as_str) != Some("true");
     // Ids alone do not make a query (the spec asks for type, attrs, q, geo or scope).
-    let selects = q.selectors.iter().any(|s| s.types.is_some() || s.id_pattern.is_some());
-    let filtered = selects || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
+    let selects = q
+        .selectors
+        .iter()
+        .any(|s| s.types.is_some() || s.id_pattern.is_some());
+    let filtered =
+        selects || q.attrs.is_some() || q.q.is_some() || q.geo.is_some() || q.scope.is_some();
     if require_filter && !filtered {
         return Err(ApiError::bad_data(
             "a query must name at least one of: id, idPattern, type, attrs, q, a geo-query, scopeQ",
@@ -271,18 +388,40 @@ pub fn order_by(s: &str, ctx: &Context) -> ApiResult<Vec<broker::query::OrderKey
             let descending = match dir {
                 "asc" => false,
                 "desc" => true,
-                other => return Err(ApiError::bad_data(format!("orderBy direction must be asc or desc, not '{other}'"))),
+                other => {
+                    return Err(ApiError::bad_data(format!(
+                        "orderBy direction must be asc or desc, not '{other}'"
+                    )));
+                }
             };
             let parts: Vec<&str> = path.split('.').collect();
-            if parts.iter().any(|p| p.is_empty() || !broker::parse::is_valid_name(p)) {
+            if parts
+                .iter()
+                .any(|p| p.is_empty() || !broker::parse::is_valid_name(p))
+            {
                 return Err(ApiError::bad_data(format!("invalid orderBy path '{path}'")));
             }
             let mut out = Vec::with_capacity(parts.len());
             for (i, p) in parts.iter().enumerate() {
-                let core = ["id", "type", "createdAt", "modifiedAt", "observedAt", "unitCode", "datasetId"];
-                out.push(if core.contains(p) && (i > 0 || parts.len() == 1) { (*p).to_owned() } else { ctx.expand_term(p) });
+                let core = [
+                    "id",
+                    "type",
+                    "createdAt",
+                    "modifiedAt",
+                    "observedAt",
+                    "unitCode",
+                    "datasetId",
+                ];
+                out.push(if core.contains(p) && (i > 0 || parts.len() == 1) {
+                    (*p).to_owned()
+                } else {
+                    ctx.expand_term(p)
+                });
             }
-            Ok(broker::query::OrderKey { path: out, descending })
+            Ok(broker::query::OrderKey {
+                path: out,
+                descending,
+            })
         })
         .collect()
 }
@@ -292,11 +431,14 @@ fn geo_query(p: &Params, ctx: &Context) -> ApiResult<Option<ngsild_query::GeoQue
     match (rel, geom, coords) {
         (None, None, None) => Ok(None),
         (Some(r), Some(g), Some(c)) => {
-            let mut gq = ngsild_query::parse_geo_query(r, g, c, p.get("geoproperty").map(String::as_str))?;
+            let mut gq =
+                ngsild_query::parse_geo_query(r, g, c, p.get("geoproperty").map(String::as_str))?;
             gq.geoproperty = ctx.expand_term(&gq.geoproperty);
             Ok(Some(gq))
         }
-        _ => Err(ApiError::bad_data("a geo-query needs georel, geometry and coordinates together")),
+        _ => Err(ApiError::bad_data(
+            "a geo-query needs georel, geometry and coordinates together",
+        )),
     }
 }
 
@@ -305,10 +447,9 @@ pub fn paging(p: &Params, default_limit: usize, max_limit: usize) -> ApiResult<(
     let num = |name: &str| -> ApiResult<Option<usize>> {
         match p.get(name) {
             None => Ok(None),
-            Some(v) => v
-                .parse::<usize>()
-                .map(Some)
-                .map_err(|_| ApiError::bad_data(format!("'{name}' must be a non-negative integer"))),
+            Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
+                ApiError::bad_data(format!("'{name}' must be a non-negative integer"))
+            }),
         }
     };
     let limit = num("limit")?.unwrap_or(default_limit);
@@ -327,6 +468,8 @@ pub fn count(p: &Params) -> ApiResult<bool> {
     match p.get("count").map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(ApiError::bad_data(format!("count must be true or false, not '{other}'"))),
+        Some(other) => Err(ApiError::bad_data(format!(
+            "count must be true or false, not '{other}'"
+        ))),
     }
 }

@@ -77,7 +77,8 @@ pub fn created(location: &str) -> Response {
 /// Adds `NGSILD-Results-Count`.
 pub fn with_count(mut r: Response, count: usize) -> Response {
     if let Ok(v) = HeaderValue::from_str(&count.to_string()) {
-        r.headers_mut().insert(HeaderName::from_static("ngsild-results-count"), v);
+        r.headers_mut()
+            .insert(HeaderName::from_static("ngsild-results-count"), v);
     }
     r
 }
@@ -88,17 +89,31 @@ pub fn feature(rendered: Map<String, Value>, geometry_property: &str, key_values
 }
 
 /// Adds RFC 8288 `Link` headers to the previous and next page (`rel="prev"`/`"next"`).
-pub fn with_page_links(mut r: Response, path: &str, offset: usize, limit: usize, total: usize) -> Response {
+pub fn with_page_links(
+    mut r: Response,
+    path: &str,
+    offset: usize,
+    limit: usize,
+    total: usize,
+) -> Response {
     let link = |o: usize, rel: &str| {
-        HeaderValue::from_str(&format!("<{path}?limit={limit}&offset={o}>;rel=\"{rel}\";type=\"{}\"", media::JSON_LD)).ok()
+        HeaderValue::from_str(&format!(
+            "<{path}?limit={limit}&offset={o}>;rel=\"{rel}\";type=\"{}\"",
+            media::JSON_LD
+        ))
+        .ok()
     };
-    if offset > 0 && limit > 0
-        && let Some(v) = link(offset.saturating_sub(limit), "prev") {
-            r.headers_mut().append(header::LINK, v);
-        }
-    if limit > 0 && offset + limit < total
-        && let Some(v) = link(offset + limit, "next") {
-            r.headers_mut().append(header::LINK, v);
-        }
+    if offset > 0
+        && limit > 0
+        && let Some(v) = link(offset.saturating_sub(limit), "prev")
+    {
+        r.headers_mut().append(header::LINK, v);
+    }
+    if limit > 0
+        && offset + limit < total
+        && let Some(v) = link(offset + limit, "next")
+    {
+        r.headers_mut().append(header::LINK, v);
+    }
     r
 }

@@ -16,7 +16,9 @@ fn check_id(id: &str) -> ApiResult<()> {
     if broker::parse::is_uri(id) {
         Ok(())
     } else {
-        Err(ApiError::bad_data(format!("'{id}' is not a valid subscription id (a URI)")))
+        Err(ApiError::bad_data(format!(
+            "'{id}' is not a valid subscription id (a URI)"
+        )))
     }
 }
 
@@ -30,9 +32,16 @@ fn local_context(req: &WriteReq, body: &mut Map<String, Value>, link: Option<Str
 }
 
 /// POST /subscriptions
-pub async fn create(State(st): State<AppState>, headers: axum::http::HeaderMap, req: WriteReq) -> ApiResult<Response> {
+pub async fn create(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    req: WriteReq,
+) -> ApiResult<Response> {
     let mut body = req.body.as_object().cloned().ok_or_else(|| {
-        ApiError::new(ngsild_proto::ErrorType::InvalidRequest, "a subscription must be a JSON object")
+        ApiError::new(
+            ngsild_proto::ErrorType::InvalidRequest,
+            "a subscription must be a JSON object",
+        )
     })?;
     let link = crate::extract::link_context(&headers)?;
     let local = local_context(&req, &mut body, link);
@@ -41,16 +50,24 @@ pub async fn create(State(st): State<AppState>, headers: axum::http::HeaderMap, 
     } else {
         // Make sure it resolves (503 / 400 otherwise) before handing out its URL.
         st.contexts.active(Some(&local)).await?;
-        let url = context_reference(&st, &local).unwrap_or_else(|| req.scope.ctx.core_url().to_owned());
+        let url =
+            context_reference(&st, &local).unwrap_or_else(|| req.scope.ctx.core_url().to_owned());
         crate::contexts::persist(&st).await?;
         url
     };
-    let id = st.subscriptions.create(&req.scope.tenant, body, local, url).await?;
+    let id = st
+        .subscriptions
+        .create(&req.scope.tenant, body, local, url)
+        .await?;
     Ok(respond::created(&format!("/ngsi-ld/v1/subscriptions/{id}")))
 }
 
 /// GET /subscriptions
-pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: ReadReq) -> ApiResult<Response> {
+pub async fn query(
+    State(st): State<AppState>,
+    Query(p): Query<Params>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     params::only(&p, &["limit", "offset", "count", "options", "local", "via"])?;
     req.no_geojson()?;
     let limits = st.broker.limits();
@@ -58,11 +75,19 @@ pub async fn query(State(st): State<AppState>, Query(p): Query<Params>, req: Rea
     let sys = params::options(&p)?.sys_attrs;
     let all = st.subscriptions.list(&req.scope.tenant);
     let total = all.len();
-    let page: Vec<Value> =
-        all.iter().skip(offset).take(limit).map(|s| Value::Object(st.subscriptions.render(s, sys))).collect();
+    let page: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|s| Value::Object(st.subscriptions.render(s, sys)))
+        .collect();
     let resp = respond::body(StatusCode::OK, Value::Array(page), req.accept, &req.ctx_ref);
     let resp = respond::with_page_links(resp, "/ngsi-ld/v1/subscriptions", offset, limit, total);
-    Ok(if params::count(&p)? { respond::with_count(resp, total) } else { resp })
+    Ok(if params::count(&p)? {
+        respond::with_count(resp, total)
+    } else {
+        resp
+    })
 }
 
 /// GET /subscriptions/{id}
@@ -77,24 +102,42 @@ pub async fn retrieve(
     let sys = params::options(&p)?.sys_attrs;
     let sub = st.subscriptions.get(&req.scope.tenant, &id)?;
     let body = Value::Object(st.subscriptions.render(&sub, sys));
-    Ok(respond::body(StatusCode::OK, body, req.accept, &req.ctx_ref))
+    Ok(respond::body(
+        StatusCode::OK,
+        body,
+        req.accept,
+        &req.ctx_ref,
+    ))
 }
 
 /// PATCH /subscriptions/{id}
-pub async fn update(State(st): State<AppState>, Path(id): Path<String>, req: WriteReq) -> ApiResult<Response> {
+pub async fn update(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    req: WriteReq,
+) -> ApiResult<Response> {
     check_id(&id)?;
     let body = req.body.as_object().cloned().ok_or_else(|| {
-        ApiError::new(ngsild_proto::ErrorType::InvalidRequest, "a subscription fragment must be a JSON object")
+        ApiError::new(
+            ngsild_proto::ErrorType::InvalidRequest,
+            "a subscription fragment must be a JSON object",
+        )
     })?;
     if body.keys().all(|k| k == "@context") {
         return Err(ApiError::bad_data("the fragment changes nothing"));
     }
-    st.subscriptions.update(&req.scope.tenant, &id, body).await?;
+    st.subscriptions
+        .update(&req.scope.tenant, &id, body)
+        .await?;
     Ok(respond::status(StatusCode::NO_CONTENT))
 }
 
 /// DELETE /subscriptions/{id}
-pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, req: ReadReq) -> ApiResult<Response> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    req: ReadReq,
+) -> ApiResult<Response> {
     check_id(&id)?;
     st.subscriptions.delete(&req.scope.tenant, &id).await?;
     Ok(respond::status(StatusCode::NO_CONTENT))

@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(ErrorType::LdContextNotAvailable.status(), 503);
         let p = ProblemDetails::new(ErrorType::BadRequestData, "bad id");
         let v = serde_json::to_value(&p).unwrap_or_default();
-        assert_eq!(v["type"], "https://uri.etsi.org/ngsi-ld/errors/BadRequestData");
+        assert_eq!(
+            v["type"],
+            "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+        );
         assert_eq!(v["status"], 400);
     }
 }

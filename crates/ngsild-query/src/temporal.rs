@@ -24,22 +24,38 @@ pub struct TimeWindow {
 }
 
 /// Parses `timerel`/`timeAt`/`endTimeAt`. No `timerel` = unbounded.
-pub fn parse_time_window(timerel: Option<&str>, time_at: Option<&str>, end_time_at: Option<&str>) -> Result<TimeWindow, ParseError> {
+pub fn parse_time_window(
+    timerel: Option<&str>,
+    time_at: Option<&str>,
+    end_time_at: Option<&str>,
+) -> Result<TimeWindow, ParseError> {
     let at = |name: &str, v: Option<&str>| -> Result<DateTime<Utc>, ParseError> {
-        let v = v.ok_or_else(|| ParseError::new(format!("{name} is required with this timerel")))?;
+        let v =
+            v.ok_or_else(|| ParseError::new(format!("{name} is required with this timerel")))?;
         parse_datetime(v).ok_or_else(|| ParseError::new(format!("{name} '{v}' is not a DateTime")))
     };
     match timerel {
-        None if time_at.is_some() || end_time_at.is_some() => Err(ParseError::new("timeAt needs timerel")),
+        None if time_at.is_some() || end_time_at.is_some() => {
+            Err(ParseError::new("timeAt needs timerel"))
+        }
         None => Ok(TimeWindow::default()),
-        Some("before") => Ok(TimeWindow { from: None, to: Some(at("timeAt", time_at)?) }),
-        Some("after") => Ok(TimeWindow { from: Some(at("timeAt", time_at)?), to: None }),
+        Some("before") => Ok(TimeWindow {
+            from: None,
+            to: Some(at("timeAt", time_at)?),
+        }),
+        Some("after") => Ok(TimeWindow {
+            from: Some(at("timeAt", time_at)?),
+            to: None,
+        }),
         Some("between") => {
             let (from, to) = (at("timeAt", time_at)?, at("endTimeAt", end_time_at)?);
             if to <= from {
                 return Err(ParseError::new("endTimeAt must be later than timeAt"));
             }
-            Ok(TimeWindow { from: Some(from), to: Some(to) })
+            Ok(TimeWindow {
+                from: Some(from),
+                to: Some(to),
+            })
         }
         Some(other) => Err(ParseError::new(format!("unknown timerel '{other}'"))),
     }
@@ -63,7 +79,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseError> {
                 num.push(c);
                 continue;
             }
-            let secs = units.iter().find(|(u, _)| *u == c).map(|(_, s)| *s).ok_or_else(bad)?;
+            let secs = units
+                .iter()
+                .find(|(u, _)| *u == c)
+                .map(|(_, s)| *s)
+                .ok_or_else(bad)?;
             let n: f64 = num.parse().map_err(|_| bad())?;
             let micros = (n * secs as f64 * 1_000_000.0).round();
             if !micros.is_finite() || micros > 1e17 {
@@ -74,7 +94,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, ParseError> {
         }
         if num.is_empty() { Ok(()) } else { Err(bad()) }
     };
-    parse_part(date, &[('Y', 365 * 86_400), ('M', 30 * 86_400), ('W', 7 * 86_400), ('D', 86_400)])?;
+    parse_part(
+        date,
+        &[
+            ('Y', 365 * 86_400),
+            ('M', 30 * 86_400),
+            ('W', 7 * 86_400),
+            ('D', 86_400),
+        ],
+    )?;
     if let Some(t) = time {
         parse_part(t, &[('H', 3600), ('M', 60), ('S', 1)])?;
     }
@@ -91,17 +119,38 @@ mod tests {
     #[test]
     fn durations_and_windows() {
         assert_eq!(parse_duration("PT1H").unwrap(), Duration::hours(1));
-        assert_eq!(parse_duration("P1DT12H30M").unwrap(), Duration::minutes(36 * 60 + 30));
-        assert_eq!(parse_duration("PT0.5S").unwrap(), Duration::milliseconds(500));
+        assert_eq!(
+            parse_duration("P1DT12H30M").unwrap(),
+            Duration::minutes(36 * 60 + 30)
+        );
+        assert_eq!(
+            parse_duration("PT0.5S").unwrap(),
+            Duration::milliseconds(500)
+        );
         assert_eq!(parse_duration("P1W").unwrap(), Duration::days(7));
         for bad in ["", "P", "PT", "1H", "PT1X", "P1H", "PT0S", "PTH"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        let w = parse_time_window(Some("between"), Some("2024-01-01T00:00:00Z"), Some("2024-01-02T00:00:00Z")).unwrap();
+        let w = parse_time_window(
+            Some("between"),
+            Some("2024-01-01T00:00:00Z"),
+            Some("2024-01-02T00:00:00Z"),
+        )
+        .unwrap();
         assert!(w.from.is_some() && w.to.is_some());
-        assert!(parse_time_window(Some("between"), Some("2024-01-02T00:00:00Z"), Some("2024-01-01T00:00:00Z")).is_err());
+        assert!(
+            parse_time_window(
+                Some("between"),
+                Some("2024-01-02T00:00:00Z"),
+                Some("2024-01-01T00:00:00Z")
+            )
+            .is_err()
+        );
         assert!(parse_time_window(Some("before"), None, None).is_err());
         assert!(parse_time_window(Some("around"), Some("2024-01-01T00:00:00Z"), None).is_err());
-        assert_eq!(parse_time_window(None, None, None).unwrap(), TimeWindow::default());
+        assert_eq!(
+            parse_time_window(None, None, None).unwrap(),
+            TimeWindow::default()
+        );
     }
 }

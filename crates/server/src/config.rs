@@ -105,7 +105,8 @@ impl Config {
     pub fn load(file: Option<&Path>, o: Overrides) -> anyhow::Result<Self> {
         let f: FileConfig = match file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
                 toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?
             }
             None => FileConfig::default(),
@@ -115,27 +116,42 @@ impl Config {
 
     /// Applies defaults and overrides to a file model.
     pub fn resolve(f: FileConfig, o: Overrides) -> anyhow::Result<Self> {
-        let listen = o.listen.or(f.listen).unwrap_or_else(|| "0.0.0.0:1026".into());
-        let listen: SocketAddr = listen.parse().with_context(|| format!("invalid listen address '{listen}'"))?;
+        let listen = o
+            .listen
+            .or(f.listen)
+            .unwrap_or_else(|| "0.0.0.0:1026".into());
+        let listen: SocketAddr = listen
+            .parse()
+            .with_context(|| format!("invalid listen address '{listen}'"))?;
         let durability = match o.durability.or(f.durability).as_deref() {
             None | Some("full") => store_sqlite::Durability::Full,
             Some("relaxed") => store_sqlite::Durability::Relaxed,
             Some(other) => anyhow::bail!("durability must be 'full' or 'relaxed', not '{other}'"),
         };
-        let core_context = f.core_context.unwrap_or_else(|| jsonld::CORE_V1_8.to_owned());
-        anyhow::ensure!(jsonld::is_core_url(&core_context), "core-context must be one of the built-in core context URLs");
+        let core_context = f
+            .core_context
+            .unwrap_or_else(|| jsonld::CORE_V1_8.to_owned());
+        anyhow::ensure!(
+            jsonld::is_core_url(&core_context),
+            "core-context must be one of the built-in core context URLs"
+        );
         let defaults = broker::Limits::default();
         let limits = broker::Limits {
             default_limit: f.default_limit.unwrap_or(defaults.default_limit),
             max_limit: f.max_limit.unwrap_or(defaults.max_limit),
             max_batch: defaults.max_batch,
         };
-        anyhow::ensure!(limits.default_limit <= limits.max_limit, "default-limit exceeds max-limit");
+        anyhow::ensure!(
+            limits.default_limit <= limits.max_limit,
+            "default-limit exceeds max-limit"
+        );
         let port = listen.port();
         let http = http_api::HttpConfig {
             max_body_bytes: f.max_body_bytes.unwrap_or(2 * 1024 * 1024),
             admin_reset: o.admin_reset || f.admin_reset.unwrap_or(false),
-            public_base: f.public_base.unwrap_or_else(|| format!("http://localhost:{port}")),
+            public_base: f
+                .public_base
+                .unwrap_or_else(|| format!("http://localhost:{port}")),
             temporal_page_size: f.temporal_page_size.unwrap_or(5000),
         };
         let defaults = notify::NotifierConfig::default();
@@ -148,7 +164,10 @@ impl Config {
         Ok(Self {
             notifier,
             listen,
-            data_dir: o.data_dir.or(f.data_dir).unwrap_or_else(|| PathBuf::from("data")),
+            data_dir: o
+                .data_dir
+                .or(f.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
             durability,
             http,
             limits,

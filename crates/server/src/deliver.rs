@@ -10,7 +10,10 @@ pub struct Sink(pub notify::Notifier);
 impl NotificationSink for Sink {
     fn send(&self, n: Outgoing) {
         self.0.submit(notify::Delivery {
-            key: notify::SubscriptionKey { tenant: n.tenant, id: n.subscription_id },
+            key: notify::SubscriptionKey {
+                tenant: n.tenant,
+                id: n.subscription_id,
+            },
             endpoint: notify::Endpoint {
                 uri: n.endpoint.uri,
                 accept: n.endpoint.accept,
@@ -48,13 +51,40 @@ impl http_api::Metrics for Metrics {
         let s = self.0.stats();
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, kind: &str, v: u64| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+            ));
         };
-        counter("quartier_notifications_delivered_total", "Notifications the receiver accepted.", "counter", s.delivered);
-        counter("quartier_notifications_failed_total", "Notifications that failed after retries.", "counter", s.failed);
-        counter("quartier_notifications_dropped_total", "Notifications dropped (queue full, host not allowed).", "counter", s.dropped);
-        counter("quartier_notifications_queued", "Notifications waiting or in flight.", "gauge", s.queued);
-        counter("quartier_notification_workers", "Endpoint workers alive.", "gauge", s.workers);
+        counter(
+            "quartier_notifications_delivered_total",
+            "Notifications the receiver accepted.",
+            "counter",
+            s.delivered,
+        );
+        counter(
+            "quartier_notifications_failed_total",
+            "Notifications that failed after retries.",
+            "counter",
+            s.failed,
+        );
+        counter(
+            "quartier_notifications_dropped_total",
+            "Notifications dropped (queue full, host not allowed).",
+            "counter",
+            s.dropped,
+        );
+        counter(
+            "quartier_notifications_queued",
+            "Notifications waiting or in flight.",
+            "gauge",
+            s.queued,
+        );
+        counter(
+            "quartier_notification_workers",
+            "Endpoint workers alive.",
+            "gauge",
+            s.workers,
+        );
         out
     }
 }

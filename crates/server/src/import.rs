@@ -175,20 +175,30 @@ impl ValueMapping {
     /// looks like one (2 or 3 upper-case letters or digits), so `col=https://ex.org/a` keeps
     /// its IRI.
     pub fn parse(s: &str) -> anyhow::Result<Self> {
-        let (column, rest) = s.split_once('=').ok_or_else(|| anyhow!("--value '{s}': expected COLUMN=ATTR[:UNITCODE]"))?;
+        let (column, rest) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--value '{s}': expected COLUMN=ATTR[:UNITCODE]"))?;
         let (attr, unit_code) = match rest.rsplit_once(':') {
             Some((a, u)) if is_unit_code(u) => (a, Some(u.to_owned())),
             _ => (rest, None),
         };
         if column.is_empty() || attr.is_empty() {
-            bail!("--value '{s}': expected COLUMN=ATTR[:UNITCODE] with a column and an attribute name");
+            bail!(
+                "--value '{s}': expected COLUMN=ATTR[:UNITCODE] with a column and an attribute name"
+            );
         }
-        Ok(Self { column: column.to_owned(), attr: attr.to_owned(), unit_code })
+        Ok(Self {
+            column: column.to_owned(),
+            attr: attr.to_owned(),
+            unit_code,
+        })
     }
 }
 
 fn is_unit_code(u: &str) -> bool {
-    (2..=3).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    (2..=3).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// The station file of a CSV mapping.
@@ -252,7 +262,11 @@ impl Summary {
     /// Instances per second.
     pub fn rate(&self) -> f64 {
         let s = self.elapsed.as_secs_f64();
-        if s > 0.0 { self.instances as f64 / s } else { 0.0 }
+        if s > 0.0 {
+            self.instances as f64 / s
+        } else {
+            0.0
+        }
     }
 }
 
@@ -292,7 +306,10 @@ pub struct TemporalEntity {
 
 impl TemporalEntity {
     fn id(&self) -> &str {
-        self.head.get("id").and_then(Value::as_str).unwrap_or_default()
+        self.head
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     }
 }
 
@@ -319,7 +336,13 @@ pub fn read_input(args: &ImportArgs) -> anyhow::Result<(Vec<TemporalEntity>, usi
         return read_csv(&file, &mapping, args.skip_bad_rows);
     }
     let format = args.format.unwrap_or_else(|| {
-        match args.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match args
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("json" | "jsonld") => Format::NgsiLd,
             _ => Format::Csv,
         }
@@ -332,15 +355,27 @@ pub fn read_input(args: &ImportArgs) -> anyhow::Result<(Vec<TemporalEntity>, usi
 
 /// The CSV mapping given by flags.
 pub fn mapping_from_args(args: &ImportArgs) -> anyhow::Result<CsvMapping> {
-    let need = |v: &Option<String>, flag: &str| v.clone().ok_or_else(|| anyhow!("CSV import needs {flag}"));
-    let values = args.values.iter().map(|v| ValueMapping::parse(v)).collect::<anyhow::Result<Vec<_>>>()?;
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone().ok_or_else(|| anyhow!("CSV import needs {flag}"))
+    };
+    let values = args
+        .values
+        .iter()
+        .map(|v| ValueMapping::parse(v))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     if values.is_empty() {
         bail!("CSV import needs at least one --value COLUMN=ATTR[:UNITCODE]");
     }
     let stations = match &args.stations {
         None => {
-            if args.stations_key.is_some() || args.lat.is_some() || args.lon.is_some() || args.name.is_some() {
-                bail!("--stations-key, --lat, --lon and --name describe a --stations file; give one");
+            if args.stations_key.is_some()
+                || args.lat.is_some()
+                || args.lon.is_some()
+                || args.name.is_some()
+            {
+                bail!(
+                    "--stations-key, --lat, --lon and --name describe a --stations file; give one"
+                );
             }
             None
         }
@@ -385,7 +420,9 @@ fn preset_mapping(preset: Preset, args: &ImportArgs) -> anyhow::Result<(PathBuf,
         || args.stations.is_some()
         || args.format.is_some();
     if mapping_flags {
-        bail!("--preset sets the format and the mapping; leave out --format, --id-column, --type, --time-column, --value and --stations");
+        bail!(
+            "--preset sets the format and the mapping; leave out --format, --id-column, --type, --time-column, --value and --stations"
+        );
     }
     match preset {
         Preset::RostockRadmonitore => {
@@ -402,7 +439,11 @@ fn preset_mapping(preset: Preset, args: &ImportArgs) -> anyhow::Result<(PathBuf,
                 entity_type: "TrafficFlowObserved".into(),
                 time_column: "date".into(),
                 time_format: TimeFormat::Date,
-                values: vec![ValueMapping { column: "count".into(), attr: "intensity".into(), unit_code: None }],
+                values: vec![ValueMapping {
+                    column: "count".into(),
+                    attr: "intensity".into(),
+                    unit_code: None,
+                }],
                 delimiter: ',',
                 stations: Some(StationsMapping {
                     path: dir.join("radmonitore_stations.csv"),
@@ -424,18 +465,25 @@ fn preset_mapping(preset: Preset, args: &ImportArgs) -> anyhow::Result<(PathBuf,
 /// Reads a file of temporal entities (one object or an array); entities with the same id
 /// are merged.
 pub fn read_ngsild(path: &Path) -> anyhow::Result<Vec<TemporalEntity>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let doc: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
     let list = match doc {
         Value::Array(a) => a,
         o @ Value::Object(_) => vec![o],
-        _ => bail!("{}: expected a temporal entity or an array of them", path.display()),
+        _ => bail!(
+            "{}: expected a temporal entity or an array of them",
+            path.display()
+        ),
     };
     let mut out: Vec<TemporalEntity> = Vec::new();
     let mut by_id: HashMap<String, usize> = HashMap::new();
     for (n, item) in list.into_iter().enumerate() {
         let where_ = || format!("{} entity #{}", path.display(), n + 1);
-        let Value::Object(obj) = item else { bail!("{}: not a JSON object", where_()) };
+        let Value::Object(obj) = item else {
+            bail!("{}: not a JSON object", where_())
+        };
         let id = match obj.get("id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => bail!("{}: no \"id\"", where_()),
@@ -453,9 +501,14 @@ pub fn read_ngsild(path: &Path) -> anyhow::Result<Vec<TemporalEntity>> {
                 head.insert(k, v);
             } else {
                 match v {
-                    Value::Array(a) if a.iter().all(Value::is_object) => instances.extend(a.into_iter().map(|i| (k.clone(), i))),
+                    Value::Array(a) if a.iter().all(Value::is_object) => {
+                        instances.extend(a.into_iter().map(|i| (k.clone(), i)))
+                    }
                     o @ Value::Object(_) => instances.push((k, o)),
-                    _ => bail!("{} ({id}): attribute '{k}' must be an attribute object or an array of them", where_()),
+                    _ => bail!(
+                        "{} ({id}): attribute '{k}' must be an attribute object or an array of them",
+                        where_()
+                    ),
                 }
             }
         }
@@ -494,7 +547,11 @@ pub struct CsvReader<'a> {
 impl<'a> CsvReader<'a> {
     /// Reads `text`.
     pub fn new(text: &'a str, delimiter: char) -> Self {
-        Self { rest: text.strip_prefix('\u{feff}').unwrap_or(text), line: 1, delimiter }
+        Self {
+            rest: text.strip_prefix('\u{feff}').unwrap_or(text),
+            line: 1,
+            delimiter,
+        }
     }
 }
 
@@ -560,27 +617,37 @@ impl Iterator for CsvReader<'_> {
             }
             if was_quoted {
                 // Skip to the end of the line so the next record starts cleanly.
-                let end = self.rest[i..].find('\n').map_or(self.rest.len(), |p| i + p + 1);
+                let end = self.rest[i..]
+                    .find('\n')
+                    .map_or(self.rest.len(), |p| i + p + 1);
                 self.rest = &self.rest[end..];
                 self.line += 1;
-                return Some(Err(format!("line {start}: unexpected '{c}' after a closing quote")));
+                return Some(Err(format!(
+                    "line {start}: unexpected '{c}' after a closing quote"
+                )));
             }
             at_field_start = false;
             field.push(c);
         }
         if quoted {
             self.rest = "";
-            return Some(Err(format!("line {start}: quoted field not closed before the end of the file")));
+            return Some(Err(format!(
+                "line {start}: quoted field not closed before the end of the file"
+            )));
         }
         fields.push(field);
         self.rest = &self.rest[consumed..];
-        Some(Ok(Record { line: start, fields }))
+        Some(Ok(Record {
+            line: start,
+            fields,
+        }))
     }
 }
 
 /// Reads a whole CSV file into its header and records.
 fn read_table(path: &Path, delimiter: char) -> anyhow::Result<(Vec<String>, CsvReaderOwned)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut header = None;
     {
         let mut r = CsvReader::new(&text, delimiter);
@@ -588,8 +655,12 @@ fn read_table(path: &Path, delimiter: char) -> anyhow::Result<(Vec<String>, CsvR
             header = Some(h.map_err(|e| anyhow!("{}: {e}", path.display()))?);
         }
     }
-    let header = header.ok_or_else(|| anyhow!("{}: the file is empty (no header row)", path.display()))?;
-    Ok((header.fields.iter().map(|f| f.trim().to_owned()).collect(), CsvReaderOwned { text, delimiter }))
+    let header =
+        header.ok_or_else(|| anyhow!("{}: the file is empty (no header row)", path.display()))?;
+    Ok((
+        header.fields.iter().map(|f| f.trim().to_owned()).collect(),
+        CsvReaderOwned { text, delimiter },
+    ))
 }
 
 /// The text of a table, read again record by record (the header first).
@@ -606,7 +677,11 @@ impl CsvReaderOwned {
 
 fn column(header: &[String], name: &str, path: &Path) -> anyhow::Result<usize> {
     header.iter().position(|h| h == name).ok_or_else(|| {
-        anyhow!("{}: no column '{name}' (the header has: {})", path.display(), header.join(", "))
+        anyhow!(
+            "{}: no column '{name}' (the header has: {})",
+            path.display(),
+            header.join(", ")
+        )
     })
 }
 
@@ -617,7 +692,9 @@ pub fn cell_value(cell: &str) -> Value {
         return Value::from(i);
     }
     if t.bytes().any(|b| b.is_ascii_digit())
-        && !t.bytes().any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+        && !t
+            .bytes()
+            .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
         && let Some(n) = t.parse::<f64>().ok().and_then(serde_json::Number::from_f64)
     {
         return Value::Number(n);
@@ -635,7 +712,11 @@ fn read_stations(m: &StationsMapping, delimiter: char) -> anyhow::Result<HashMap
     let key = column(&header, &m.key, &m.path)?;
     let lat = column(&header, &m.lat, &m.path)?;
     let lon = column(&header, &m.lon, &m.path)?;
-    let name = m.name.as_deref().map(|n| column(&header, n, &m.path)).transpose()?;
+    let name = m
+        .name
+        .as_deref()
+        .map(|n| column(&header, n, &m.path))
+        .transpose()?;
     let mut out = HashMap::new();
     for rec in table.records() {
         let rec = rec.map_err(|e| anyhow!("{}: {e}", m.path.display()))?;
@@ -645,9 +726,19 @@ fn read_stations(m: &StationsMapping, delimiter: char) -> anyhow::Result<HashMap
                 .parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite() && v.abs() <= max)
-                .ok_or_else(|| anyhow!("{}: line {}: {what} '{}' is not a valid coordinate", m.path.display(), rec.line, at(i)))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: line {}: {what} '{}' is not a valid coordinate",
+                        m.path.display(),
+                        rec.line,
+                        at(i)
+                    )
+                })
         };
-        let (y, x) = (coord(lat, "latitude", 90.0)?, coord(lon, "longitude", 180.0)?);
+        let (y, x) = (
+            coord(lat, "latitude", 90.0)?,
+            coord(lon, "longitude", 180.0)?,
+        );
         let location = json!({"type": "Point", "coordinates": [x, y]});
         let name = name.map(|i| at(i).to_owned()).filter(|s| !s.is_empty());
         out.insert(at(key).to_owned(), Station { location, name });
@@ -664,8 +755,16 @@ struct Acc {
 }
 
 /// Reads a CSV file with `mapping`; returns the entities, rows read and bad rows skipped.
-pub fn read_csv(path: &Path, mapping: &CsvMapping, skip_bad_rows: bool) -> anyhow::Result<(Vec<TemporalEntity>, usize, usize)> {
-    let stations = mapping.stations.as_ref().map(|s| read_stations(s, mapping.delimiter)).transpose()?;
+pub fn read_csv(
+    path: &Path,
+    mapping: &CsvMapping,
+    skip_bad_rows: bool,
+) -> anyhow::Result<(Vec<TemporalEntity>, usize, usize)> {
+    let stations = mapping
+        .stations
+        .as_ref()
+        .map(|s| read_stations(s, mapping.delimiter))
+        .transpose()?;
     let (header, table) = read_table(path, mapping.delimiter)?;
     let id_col = column(&header, &mapping.id_column, path)?;
     let time_col = column(&header, &mapping.time_column, path)?;
@@ -682,16 +781,31 @@ pub fn read_csv(path: &Path, mapping: &CsvMapping, skip_bad_rows: bool) -> anyho
         let row = rec.and_then(|rec| {
             let cell = |i: usize| {
                 rec.fields.get(i).map(|s| s.trim()).ok_or_else(|| {
-                    format!("line {}: {} fields, but column '{}' is field {}", rec.line, rec.fields.len(), header[i], i + 1)
+                    format!(
+                        "line {}: {} fields, but column '{}' is field {}",
+                        rec.line,
+                        rec.fields.len(),
+                        header[i],
+                        i + 1
+                    )
                 })
             };
             let key = cell(id_col)?;
             if key.is_empty() {
-                return Err(format!("line {}: empty id in column '{}'", rec.line, mapping.id_column));
+                return Err(format!(
+                    "line {}: empty id in column '{}'",
+                    rec.line, mapping.id_column
+                ));
             }
             let t = cell(time_col)?;
-            let micros = parse_time(t, mapping.time_format)
-                .ok_or_else(|| format!("line {}: '{t}' in column '{}' is not a {}", rec.line, mapping.time_column, mapping.time_format.describe()))?;
+            let micros = parse_time(t, mapping.time_format).ok_or_else(|| {
+                format!(
+                    "line {}: '{t}' in column '{}' is not a {}",
+                    rec.line,
+                    mapping.time_column,
+                    mapping.time_format.describe()
+                )
+            })?;
             let mut values = Vec::new();
             for (i, m) in &value_cols {
                 let c = cell(*i)?;
@@ -710,17 +824,29 @@ pub fn read_csv(path: &Path, mapping: &CsvMapping, skip_bad_rows: bool) -> anyho
                 }
                 continue;
             }
-            Err(e) => bail!("{}: {e} (--skip-bad-rows goes on after such rows)", path.display()),
+            Err(e) => bail!(
+                "{}: {e} (--skip-bad-rows goes on after such rows)",
+                path.display()
+            ),
         };
         let idx = match by_key.get(&key) {
             Some(&i) => i,
             None => {
                 let id = format!("{}{}", mapping.id_prefix, key);
                 if !id.contains(':') {
-                    bail!("{}: entity id '{id}' is not a URI; give --id-prefix, e.g. urn:ngsi-ld:{}:", path.display(), mapping.entity_type);
+                    bail!(
+                        "{}: entity id '{id}' is not a URI; give --id-prefix, e.g. urn:ngsi-ld:{}:",
+                        path.display(),
+                        mapping.entity_type
+                    );
                 }
                 by_key.insert(key.clone(), accs.len());
-                accs.push(Acc { id, key, first: micros, instances: Vec::new() });
+                accs.push(Acc {
+                    id,
+                    key,
+                    first: micros,
+                    instances: Vec::new(),
+                });
                 accs.len() - 1
             }
         };
@@ -739,7 +865,11 @@ pub fn read_csv(path: &Path, mapping: &CsvMapping, skip_bad_rows: bool) -> anyho
         }
     }
     if bad > BAD_ROWS_SHOWN {
-        eprintln!("warning: {}: {} more bad rows skipped", path.display(), bad - BAD_ROWS_SHOWN);
+        eprintln!(
+            "warning: {}: {} more bad rows skipped",
+            path.display(),
+            bad - BAD_ROWS_SHOWN
+        );
     }
     let mut out = Vec::with_capacity(accs.len());
     let mut unmatched = Vec::new();
@@ -752,25 +882,41 @@ pub fn read_csv(path: &Path, mapping: &CsvMapping, skip_bad_rows: bool) -> anyho
         if let Some(st) = &stations {
             match st.get(&acc.key) {
                 Some(s) => {
-                    statics.push(("location".into(), json!({"type": "GeoProperty", "value": s.location, "observedAt": first})));
+                    statics.push((
+                        "location".into(),
+                        json!({"type": "GeoProperty", "value": s.location, "observedAt": first}),
+                    ));
                     if let Some(n) = &s.name {
-                        statics.push(("name".into(), json!({"type": "Property", "value": n, "observedAt": first})));
+                        statics.push((
+                            "name".into(),
+                            json!({"type": "Property", "value": n, "observedAt": first}),
+                        ));
                     }
                 }
                 None => unmatched.push(acc.key.clone()),
             }
         }
         for (name, v) in &mapping.constants {
-            statics.push((name.clone(), json!({"type": "Property", "value": v, "observedAt": first})));
+            statics.push((
+                name.clone(),
+                json!({"type": "Property", "value": v, "observedAt": first}),
+            ));
         }
         let mut head = Map::new();
         head.insert("id".into(), Value::String(acc.id));
         head.insert("type".into(), Value::String(mapping.entity_type.clone()));
         statics.extend(acc.instances);
-        out.push(TemporalEntity { head, instances: statics });
+        out.push(TemporalEntity {
+            head,
+            instances: statics,
+        });
     }
     if !unmatched.is_empty() {
-        eprintln!("warning: {} ids have no row in the station file (no location): {}", unmatched.len(), unmatched.join(", "));
+        eprintln!(
+            "warning: {} ids have no row in the station file (no location): {}",
+            unmatched.len(),
+            unmatched.join(", ")
+        );
     }
     Ok((out, rows, bad))
 }
@@ -810,7 +956,11 @@ fn parse_date(s: &str) -> Option<i64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let (y, m, d) = (digits(s.get(0..4)?)?, digits(s.get(5..7)?)?, digits(s.get(8..10)?)?);
+    let (y, m, d) = (
+        digits(s.get(0..4)?)?,
+        digits(s.get(5..7)?)?,
+        digits(s.get(8..10)?)?,
+    );
     if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
         return None;
     }
@@ -826,7 +976,11 @@ fn parse_datetime(s: &str, naive: bool) -> Option<i64> {
     if b.len() < 8 || b[2] != b':' || b[5] != b':' {
         return None;
     }
-    let (h, mi, sec) = (digits(rest.get(0..2)?)?, digits(rest.get(3..5)?)?, digits(rest.get(6..8)?)?);
+    let (h, mi, sec) = (
+        digits(rest.get(0..2)?)?,
+        digits(rest.get(3..5)?)?,
+        digits(rest.get(6..8)?)?,
+    );
     if h > 23 || mi > 59 || sec > 59 {
         return None;
     }
@@ -837,7 +991,11 @@ fn parse_datetime(s: &str, naive: bool) -> Option<i64> {
         if n == 0 {
             return None;
         }
-        let six: String = frac[..n].chars().chain(std::iter::repeat('0')).take(6).collect();
+        let six: String = frac[..n]
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(6)
+            .collect();
         micros = six.parse().ok()?;
         rest = &frac[n..];
     }
@@ -908,7 +1066,12 @@ pub fn format_time(micros: i64) -> String {
     let us = micros.rem_euclid(1_000_000);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let sod = secs.rem_euclid(86_400);
-    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    );
     if us == 0 {
         format!("{base}Z")
     } else if us % 1000 == 0 {
@@ -934,17 +1097,26 @@ impl Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let base = args.url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            bail!("--url must be an http:// or https:// URL, got '{}'", args.url);
+            bail!(
+                "--url must be an http:// or https:// URL, got '{}'",
+                args.url
+            );
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(300))
             .build()
             .context("building the HTTP client")?;
-        let link = args
-            .context
-            .as_ref()
-            .map(|c| format!("<{c}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""));
-        Ok(Self { http, base, tenant: args.tenant.clone(), link })
+        let link = args.context.as_ref().map(|c| {
+            format!(
+                "<{c}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\""
+            )
+        });
+        Ok(Self {
+            http,
+            base,
+            tenant: args.tenant.clone(),
+            link,
+        })
     }
 
     /// POSTs `body`; `ld` = it carries its @context. Fails with the ProblemDetails of an
@@ -963,13 +1135,20 @@ impl Client {
         if let Some(t) = &self.tenant {
             req = req.header("NGSILD-Tenant", t);
         }
-        let resp = req.body(bytes).send().await.with_context(|| format!("POST {}{path}", self.base))?;
+        let resp = req
+            .body(bytes)
+            .send()
+            .await
+            .with_context(|| format!("POST {}{path}", self.base))?;
         let status = resp.status();
         let answer = resp.bytes().await.unwrap_or_default();
         let json: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
         if !status.is_success() {
             let text = String::from_utf8_lossy(&answer);
-            let detail = match (json.get("title").and_then(Value::as_str), json.get("detail").and_then(Value::as_str)) {
+            let detail = match (
+                json.get("title").and_then(Value::as_str),
+                json.get("detail").and_then(Value::as_str),
+            ) {
                 (Some(t), Some(d)) => format!("{t}: {d}"),
                 (Some(t), None) => t.to_owned(),
                 (None, Some(d)) => d.to_owned(),
@@ -978,18 +1157,30 @@ impl Client {
             bail!("POST {path} answered {status}: {detail}");
         }
         if status.as_u16() == 207 {
-            let errors = json.get("errors").and_then(Value::as_array).cloned().unwrap_or_default();
+            let errors = json
+                .get("errors")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if !errors.is_empty() {
                 let first: Vec<String> = errors
                     .iter()
                     .take(3)
                     .map(|e| {
                         let id = e.get("entityId").and_then(Value::as_str).unwrap_or("?");
-                        let d = e.pointer("/error/detail").or_else(|| e.pointer("/error/title")).and_then(Value::as_str).unwrap_or("?");
+                        let d = e
+                            .pointer("/error/detail")
+                            .or_else(|| e.pointer("/error/title"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("?");
                         format!("{id}: {d}")
                     })
                     .collect();
-                bail!("POST {path}: {} entities failed: {}", errors.len(), first.join("; "));
+                bail!(
+                    "POST {path}: {} entities failed: {}",
+                    errors.len(),
+                    first.join("; ")
+                );
             }
         }
         Ok(())
@@ -1013,8 +1204,15 @@ fn split_current(entities: &mut [TemporalEntity]) -> Vec<(Value, bool, usize)> {
         // (attr, datasetId) -> (index, time) of the latest instance.
         let mut latest: Vec<((String, String), usize, Option<i64>)> = Vec::new();
         for (i, (attr, inst)) in e.instances.iter().enumerate() {
-            let ds = inst.get("datasetId").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let t = inst.get("observedAt").and_then(Value::as_str).and_then(|s| parse_datetime(s, false));
+            let ds = inst
+                .get("datasetId")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let t = inst
+                .get("observedAt")
+                .and_then(Value::as_str)
+                .and_then(|s| parse_datetime(s, false));
             let key = (attr.clone(), ds);
             match latest.iter_mut().find(|(k, _, _)| *k == key) {
                 Some(slot) => {
@@ -1065,7 +1263,13 @@ fn chunks(e: &TemporalEntity, size: usize) -> Vec<Job> {
                     }
                 }
             }
-            Job { path: TEMPORAL, body: Value::Object(body), ld, instances: part.len(), what: e.id().to_owned() }
+            Job {
+                path: TEMPORAL,
+                body: Value::Object(body),
+                ld,
+                instances: part.len(),
+                what: e.id().to_owned(),
+            }
         })
         .collect()
 }
@@ -1075,16 +1279,21 @@ fn progress(args: &ImportArgs, total: usize) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} instances (ETA {eta}) {msg}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} instances (ETA {eta}) {msg}",
+    ) {
         pb.set_style(style);
     }
     pb
 }
 
 /// Runs `jobs` with at most `concurrency` in flight; stops at the first failure.
-async fn run_jobs(client: &Arc<Client>, jobs: Vec<Job>, concurrency: usize, pb: &ProgressBar) -> anyhow::Result<usize> {
+async fn run_jobs(
+    client: &Arc<Client>,
+    jobs: Vec<Job>,
+    concurrency: usize,
+    pb: &ProgressBar,
+) -> anyhow::Result<usize> {
     let mut set = tokio::task::JoinSet::new();
     let mut pending = jobs.into_iter();
     let mut done = 0;
@@ -1093,11 +1302,16 @@ async fn run_jobs(client: &Arc<Client>, jobs: Vec<Job>, concurrency: usize, pb: 
             let Some(job) = pending.next() else { break };
             let client = client.clone();
             set.spawn(async move {
-                client.post(job.path, &job.body, job.ld).await.with_context(|| format!("importing {}", job.what))?;
+                client
+                    .post(job.path, &job.body, job.ld)
+                    .await
+                    .with_context(|| format!("importing {}", job.what))?;
                 Ok::<usize, anyhow::Error>(job.instances)
             });
         }
-        let Some(res) = set.join_next().await else { break };
+        let Some(res) = set.join_next().await else {
+            break;
+        };
         let n = res.context("import task")??;
         pb.inc(n as u64);
         done += 1;
@@ -1105,11 +1319,23 @@ async fn run_jobs(client: &Arc<Client>, jobs: Vec<Job>, concurrency: usize, pb: 
     Ok(done)
 }
 
-async fn send(client: &Arc<Client>, mut entities: Vec<TemporalEntity>, args: &ImportArgs, started: Instant) -> anyhow::Result<Summary> {
+async fn send(
+    client: &Arc<Client>,
+    mut entities: Vec<TemporalEntity>,
+    args: &ImportArgs,
+    started: Instant,
+) -> anyhow::Result<Summary> {
     let concurrency = args.concurrency as usize;
     let size = args.chunk_size as usize;
-    let mut summary = Summary { entities: entities.len(), ..Summary::default() };
-    let current = if args.current { split_current(&mut entities) } else { Vec::new() };
+    let mut summary = Summary {
+        entities: entities.len(),
+        ..Summary::default()
+    };
+    let current = if args.current {
+        split_current(&mut entities)
+    } else {
+        Vec::new()
+    };
     let history: usize = entities.iter().map(|e| e.instances.len()).sum();
     let in_current: usize = current.iter().map(|c| c.2).sum();
     let pb = progress(args, history + in_current);
@@ -1158,19 +1384,31 @@ mod tests {
     }
 
     fn fields(text: &str, d: char) -> Vec<Vec<String>> {
-        rows(text, d).into_iter().map(|r| r.unwrap().fields).collect()
+        rows(text, d)
+            .into_iter()
+            .map(|r| r.unwrap().fields)
+            .collect()
     }
 
     #[test]
     fn splits_plain_and_quoted_fields() {
-        assert_eq!(fields("a,b,c\n1,2,3\n", ','), vec![vec!["a", "b", "c"], vec!["1", "2", "3"]]);
-        assert_eq!(fields("a;b\r\n\"x;y\";\"he said \"\"hi\"\"\"\r\n", ';'), vec![vec!["a", "b"], vec!["x;y", "he said \"hi\""]]);
+        assert_eq!(
+            fields("a,b,c\n1,2,3\n", ','),
+            vec![vec!["a", "b", "c"], vec!["1", "2", "3"]]
+        );
+        assert_eq!(
+            fields("a;b\r\n\"x;y\";\"he said \"\"hi\"\"\"\r\n", ';'),
+            vec![vec!["a", "b"], vec!["x;y", "he said \"hi\""]]
+        );
         assert_eq!(fields("a,,\n", ','), vec![vec!["a", "", ""]]);
         assert_eq!(fields("\"\",x", ','), vec![vec!["", "x"]]);
         // A quote inside an unquoted field is kept as is.
         assert_eq!(fields("ab\"c,d", ','), vec![vec!["ab\"c", "d"]]);
         // No trailing newline, BOM, blank lines.
-        assert_eq!(fields("\u{feff}h\n\n1\n\n", ','), vec![vec!["h"], vec!["1"]]);
+        assert_eq!(
+            fields("\u{feff}h\n\n1\n\n", ','),
+            vec![vec!["h"], vec!["1"]]
+        );
     }
 
     #[test]
@@ -1186,23 +1424,46 @@ mod tests {
     #[test]
     fn malformed_quotes_are_errors_with_line_numbers() {
         let r = rows("h\n\"ab\"c,d\nok\n", ',');
-        assert_eq!(r[1].as_ref().unwrap_err(), "line 2: unexpected 'c' after a closing quote");
+        assert_eq!(
+            r[1].as_ref().unwrap_err(),
+            "line 2: unexpected 'c' after a closing quote"
+        );
         assert_eq!(r[2].as_ref().unwrap().fields, vec!["ok"]);
         assert_eq!(r[2].as_ref().unwrap().line, 3);
         let r = rows("h\n\"open\n", ',');
-        assert!(r[1].as_ref().unwrap_err().starts_with("line 2: quoted field not closed"));
+        assert!(
+            r[1].as_ref()
+                .unwrap_err()
+                .starts_with("line 2: quoted field not closed")
+        );
     }
 
     #[test]
     fn value_mappings() {
         assert_eq!(
             ValueMapping::parse("count=intensity").unwrap(),
-            ValueMapping { column: "count".into(), attr: "intensity".into(), unit_code: None }
+            ValueMapping {
+                column: "count".into(),
+                attr: "intensity".into(),
+                unit_code: None
+            }
         );
-        assert_eq!(ValueMapping::parse("P1=pm10:GQ").unwrap().unit_code.as_deref(), Some("GQ"));
-        assert_eq!(ValueMapping::parse("t=temperature:CEL").unwrap().attr, "temperature");
+        assert_eq!(
+            ValueMapping::parse("P1=pm10:GQ")
+                .unwrap()
+                .unit_code
+                .as_deref(),
+            Some("GQ")
+        );
+        assert_eq!(
+            ValueMapping::parse("t=temperature:CEL").unwrap().attr,
+            "temperature"
+        );
         let iri = ValueMapping::parse("x=https://example.org/attr").unwrap();
-        assert_eq!((iri.attr.as_str(), iri.unit_code), ("https://example.org/attr", None));
+        assert_eq!(
+            (iri.attr.as_str(), iri.unit_code),
+            ("https://example.org/attr", None)
+        );
         assert_eq!(ValueMapping::parse("x=ex:foo").unwrap().attr, "ex:foo");
         assert_eq!(ValueMapping::parse("a=b=c").unwrap().attr, "b=c");
         for bad in ["count", "=intensity", "count=", "count=:GQ"] {
@@ -1236,17 +1497,54 @@ mod tests {
     fn times() {
         let day = parse_time("2025-05-08", TimeFormat::Date).unwrap();
         assert_eq!(format_time(day), "2025-05-08T00:00:00Z");
-        assert_eq!(parse_time("2025-05-08T00:00:00Z", TimeFormat::Rfc3339), Some(day));
-        assert_eq!(parse_time("2025-05-08T02:00:00+02:00", TimeFormat::Rfc3339), Some(day));
-        assert_eq!(parse_time("2025-05-07T22:00:00-02:00", TimeFormat::Rfc3339).map(format_time).as_deref(), Some("2025-05-08T00:00:00Z"));
-        assert_eq!(parse_time("2017-10-20T00:00:26", TimeFormat::NaiveUtc).map(format_time).as_deref(), Some("2017-10-20T00:00:26Z"));
-        assert_eq!(parse_time("2018-01-12 12:00:00", TimeFormat::NaiveUtc).map(format_time).as_deref(), Some("2018-01-12T12:00:00Z"));
-        assert_eq!(parse_time("2024-02-29T23:59:59.5Z", TimeFormat::Rfc3339).map(format_time).as_deref(), Some("2024-02-29T23:59:59.500Z"));
-        assert_eq!(parse_time("1969-12-31T23:59:59.000001Z", TimeFormat::Rfc3339).map(format_time).as_deref(), Some("1969-12-31T23:59:59.000001Z"));
+        assert_eq!(
+            parse_time("2025-05-08T00:00:00Z", TimeFormat::Rfc3339),
+            Some(day)
+        );
+        assert_eq!(
+            parse_time("2025-05-08T02:00:00+02:00", TimeFormat::Rfc3339),
+            Some(day)
+        );
+        assert_eq!(
+            parse_time("2025-05-07T22:00:00-02:00", TimeFormat::Rfc3339)
+                .map(format_time)
+                .as_deref(),
+            Some("2025-05-08T00:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2017-10-20T00:00:26", TimeFormat::NaiveUtc)
+                .map(format_time)
+                .as_deref(),
+            Some("2017-10-20T00:00:26Z")
+        );
+        assert_eq!(
+            parse_time("2018-01-12 12:00:00", TimeFormat::NaiveUtc)
+                .map(format_time)
+                .as_deref(),
+            Some("2018-01-12T12:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2024-02-29T23:59:59.5Z", TimeFormat::Rfc3339)
+                .map(format_time)
+                .as_deref(),
+            Some("2024-02-29T23:59:59.500Z")
+        );
+        assert_eq!(
+            parse_time("1969-12-31T23:59:59.000001Z", TimeFormat::Rfc3339)
+                .map(format_time)
+                .as_deref(),
+            Some("1969-12-31T23:59:59.000001Z")
+        );
         for bad in ["2025-13-01", "2025-02-29", "2025-5-8", "", "2025-05-08x"] {
             assert_eq!(parse_time(bad, TimeFormat::Date), None, "{bad}");
         }
-        for bad in ["2025-05-08", "2025-05-08T00:00:00", "2025-05-08T24:00:00Z", "2025-05-08T00:00:00.Z", "2025-05-08T00:00:00+2:00"] {
+        for bad in [
+            "2025-05-08",
+            "2025-05-08T00:00:00",
+            "2025-05-08T24:00:00Z",
+            "2025-05-08T00:00:00.Z",
+            "2025-05-08T00:00:00+2:00",
+        ] {
             assert_eq!(parse_time(bad, TimeFormat::Rfc3339), None, "{bad}");
         }
     }
@@ -1254,11 +1552,23 @@ mod tests {
     #[test]
     fn current_state_takes_the_latest_instance_per_attribute() {
         let mut es = vec![TemporalEntity {
-            head: json!({"id": "urn:x:1", "type": "T"}).as_object().unwrap().clone(),
+            head: json!({"id": "urn:x:1", "type": "T"})
+                .as_object()
+                .unwrap()
+                .clone(),
             instances: vec![
-                ("a".into(), json!({"type": "Property", "value": 1, "observedAt": "2025-01-02T00:00:00Z"})),
-                ("a".into(), json!({"type": "Property", "value": 2, "observedAt": "2025-01-03T00:00:00+02:00"})),
-                ("a".into(), json!({"type": "Property", "value": 3, "observedAt": "2025-01-01T00:00:00Z"})),
+                (
+                    "a".into(),
+                    json!({"type": "Property", "value": 1, "observedAt": "2025-01-02T00:00:00Z"}),
+                ),
+                (
+                    "a".into(),
+                    json!({"type": "Property", "value": 2, "observedAt": "2025-01-03T00:00:00+02:00"}),
+                ),
+                (
+                    "a".into(),
+                    json!({"type": "Property", "value": 3, "observedAt": "2025-01-01T00:00:00Z"}),
+                ),
                 ("b".into(), json!({"type": "Property", "value": "x"})),
             ],
         }];
@@ -1273,8 +1583,18 @@ mod tests {
     #[test]
     fn chunks_group_instances_by_attribute() {
         let e = TemporalEntity {
-            head: json!({"id": "urn:x:1", "type": "T"}).as_object().unwrap().clone(),
-            instances: (0..5).map(|i| (if i % 2 == 0 { "a" } else { "b" }.to_owned(), json!({"type": "Property", "value": i}))).collect(),
+            head: json!({"id": "urn:x:1", "type": "T"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            instances: (0..5)
+                .map(|i| {
+                    (
+                        if i % 2 == 0 { "a" } else { "b" }.to_owned(),
+                        json!({"type": "Property", "value": i}),
+                    )
+                })
+                .collect(),
         };
         let js = chunks(&e, 2);
         assert_eq!(js.len(), 3);

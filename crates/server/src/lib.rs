@@ -39,7 +39,8 @@ impl Application {
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db, config.durability))
             .await
             .context("store opening task")??;
-        let loader = loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
+        let loader =
+            loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
         let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
         let clock: Arc<dyn broker::Clock> = Arc::new(SystemClock);
         let outcomes = Arc::new(deliver::Outcomes::default());
@@ -66,13 +67,17 @@ impl Application {
             }
         });
         let temporal = broker::temporal::Temporal::new(Arc::new(store.clone()), clock.clone());
-        let recorder = broker::temporal::record::Recorder::new(Arc::new(store.clone()), clock.clone());
-        if let Some((_, doc)) = broker::store::DocumentStore::documents(&store, http_api::contexts::HOSTED.0)
-            .into_iter()
-            .find(|(k, _)| k == http_api::contexts::HOSTED.1)
+        let recorder =
+            broker::temporal::record::Recorder::new(Arc::new(store.clone()), clock.clone());
+        if let Some((_, doc)) =
+            broker::store::DocumentStore::documents(&store, http_api::contexts::HOSTED.0)
+                .into_iter()
+                .find(|(k, _)| k == http_api::contexts::HOSTED.1)
         {
             let saved = serde_json::from_str(&doc).context("reading the saved hosted contexts")?;
-            contexts.import_hosted(saved).context("restoring the hosted contexts")?;
+            contexts
+                .import_hosted(saved)
+                .context("restoring the hosted contexts")?;
         }
         let documents: Arc<dyn broker::store::DocumentStore> = Arc::new(store.clone());
         // History first (durable), then notifications.
@@ -89,9 +94,21 @@ impl Application {
             http.public_base = format!("http://localhost:{}", addr.port());
         }
         let metrics = Arc::new(deliver::Metrics(notifier));
-        let state = AppState { broker, contexts, subscriptions, temporal, config: Arc::new(http), metrics, documents };
+        let state = AppState {
+            broker,
+            contexts,
+            subscriptions,
+            temporal,
+            config: Arc::new(http),
+            metrics,
+            documents,
+        };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-        Ok(Self { listener, router, addr })
+        Ok(Self {
+            listener,
+            router,
+            addr,
+        })
     }
 
     /// The address actually bound (port 0 resolved).
@@ -100,12 +117,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "quartier is ready");
         // Clients (the FIWARE IoT Agent among them) add trailing slashes; routes have none.
-        let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash().layer(self.router);
+        let app = tower_http::normalize_path::NormalizePathLayer::trim_trailing_slash()
+            .layer(self.router);
         let make = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-        axum::serve(self.listener, make).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, make)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         tracing::info!("quartier stopped");
         Ok(())
     }

@@ -29,7 +29,10 @@ impl HttpLoader {
             return true;
         }
         let host = url.host_str().unwrap_or_default();
-        self.policy.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+        self.policy
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
     }
 }
 
@@ -40,14 +43,20 @@ impl ContextLoader for HttpLoader {
             let text = tokio::fs::read(path)
                 .await
                 .map_err(|e| LoadError::new(format!("mapped file {}: {e}", path.display())))?;
-            return serde_json::from_slice(&text).map_err(|e| LoadError::new(format!("mapped file is not JSON: {e}")));
+            return serde_json::from_slice(&text)
+                .map_err(|e| LoadError::new(format!("mapped file is not JSON: {e}")));
         }
-        let parsed = reqwest::Url::parse(url).map_err(|e| LoadError::new(format!("not a URL: {e}")))?;
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| LoadError::new(format!("not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(LoadError::new("only http and https contexts can be fetched"));
+            return Err(LoadError::new(
+                "only http and https contexts can be fetched",
+            ));
         }
         if !self.host_allowed(&parsed) {
-            return Err(LoadError::new("the host is not in the allowed context hosts"));
+            return Err(LoadError::new(
+                "the host is not in the allowed context hosts",
+            ));
         }
         let mut resp = self
             .client
@@ -57,12 +66,22 @@ impl ContextLoader for HttpLoader {
             .await
             .map_err(|e| LoadError::new(format!("fetch failed: {e}")))?;
         if !resp.status().is_success() {
-            return Err(LoadError::new(format!("the server answered {}", resp.status())));
+            return Err(LoadError::new(format!(
+                "the server answered {}",
+                resp.status()
+            )));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| LoadError::new(format!("read failed: {e}")))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| LoadError::new(format!("read failed: {e}")))?
+        {
             if body.len() + chunk.len() > self.policy.max_bytes {
-                return Err(LoadError::new(format!("the context exceeds {} bytes", self.policy.max_bytes)));
+                return Err(LoadError::new(format!(
+                    "the context exceeds {} bytes",
+                    self.policy.max_bytes
+                )));
             }
             body.extend_from_slice(&chunk);
         }

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use quartier::config::{Config, Overrides};
 
 #[derive(Parser)]
-#[command(name = "quartier", version, about = "Open urban data platform: NGSI-LD context broker and more")]
+#[command(
+    name = "quartier",
+    version,
+    about = "Open urban data platform: NGSI-LD context broker and more"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,9 +47,24 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { listen, data_dir, config, durability, admin_reset, log_json } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            config,
+            durability,
+            admin_reset,
+            log_json,
+        } => {
             init_logs(log_json);
-            let cfg = Config::load(config.as_deref(), Overrides { listen, data_dir, admin_reset, durability })?;
+            let cfg = Config::load(
+                config.as_deref(),
+                Overrides {
+                    listen,
+                    data_dir,
+                    admin_reset,
+                    durability,
+                },
+            )?;
             let app = quartier::Application::build(cfg).await?;
             app.run(quartier::shutdown_signal()).await
         }

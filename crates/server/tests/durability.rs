@@ -39,9 +39,18 @@ impl Server {
             let l = TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let logfile = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+        let logfile = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_quartier"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(data)
             .env("RUST_LOG", "warn")
             .env_remove("QUARTIER_CONFIG")
@@ -51,11 +60,18 @@ impl Server {
             .stderr(logfile)
             .spawn()
             .unwrap();
-        let mut server = Self { child, base: format!("http://127.0.0.1:{port}"), log: log.to_owned() };
+        let mut server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        };
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("quartier exited during start-up with {status}; log:\n{}", server.log_text());
+                panic!(
+                    "quartier exited during start-up with {status}; log:\n{}",
+                    server.log_text()
+                );
             }
             let ok = client
                 .get(format!("{}/health", server.base))
@@ -66,7 +82,11 @@ impl Server {
             if ok {
                 return server;
             }
-            assert!(Instant::now() < deadline, "quartier not healthy within {START_DEADLINE:?}; log:\n{}", server.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "quartier not healthy within {START_DEADLINE:?}; log:\n{}",
+                server.log_text()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -84,7 +104,10 @@ impl Server {
     /// SIGTERM, then waits up to `deadline` for the exit status.
     async fn sigterm(mut self, deadline: Duration) -> ExitStatus {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-s", "TERM", &pid]).status().unwrap();
+        let sent = Command::new("kill")
+            .args(["-s", "TERM", &pid])
+            .status()
+            .unwrap();
         assert!(sent.success(), "kill -s TERM {pid} failed");
         let until = Instant::now() + deadline;
         loop {
@@ -94,7 +117,10 @@ impl Server {
             if Instant::now() >= until {
                 let _ = self.child.kill();
                 let _ = self.child.wait();
-                panic!("quartier did not exit within {deadline:?} of SIGTERM; log:\n{}", self.log_text());
+                panic!(
+                    "quartier did not exit within {deadline:?} of SIGTERM; log:\n{}",
+                    self.log_text()
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -124,7 +150,13 @@ fn entity(id: &str, value: i64) -> Value {
 /// One client: alternates two single creates and one batch upsert of [`BATCH`] entities,
 /// recording every id whose request got a 2xx, until a request fails (the server is gone)
 /// or `stop` is set.
-async fn ingest(client: reqwest::Client, base: String, prefix: String, acked: Acked, stop: Arc<AtomicBool>) {
+async fn ingest(
+    client: reqwest::Client,
+    base: String,
+    prefix: String,
+    acked: Acked,
+    stop: Arc<AtomicBool>,
+) {
     let mut n: i64 = 0;
     let mut round = 0u64;
     while !stop.load(Ordering::Relaxed) {
@@ -137,12 +169,20 @@ async fn ingest(client: reqwest::Client, base: String, prefix: String, acked: Ac
                 })
                 .collect();
             let body: Vec<Value> = written.iter().map(|(id, v)| entity(id, *v)).collect();
-            let r = client.post(format!("{base}{UPSERT}")).json(&body).send().await;
+            let r = client
+                .post(format!("{base}{UPSERT}"))
+                .json(&body)
+                .send()
+                .await;
             (r, written)
         } else {
             n += 1;
             let id = format!("urn:ngsi-ld:T:{prefix}-{n}");
-            let r = client.post(format!("{base}{ENTITIES}")).json(&entity(&id, n)).send().await;
+            let r = client
+                .post(format!("{base}{ENTITIES}"))
+                .json(&entity(&id, n))
+                .send()
+                .await;
             (r, vec![(id, n)])
         };
         let Ok(resp) = result else { return };
@@ -161,9 +201,17 @@ async fn ingest(client: reqwest::Client, base: String, prefix: String, acked: Ac
 }
 
 /// GETs every id in `expected` (16 at a time) and asserts it is there with its value.
-async fn assert_all_present(client: &reqwest::Client, base: &str, expected: &BTreeMap<String, i64>, when: &str) {
+async fn assert_all_present(
+    client: &reqwest::Client,
+    base: &str,
+    expected: &BTreeMap<String, i64>,
+    when: &str,
+) {
     let items: Vec<(String, i64)> = expected.iter().map(|(k, v)| (k.clone(), *v)).collect();
-    let chunks: Vec<Vec<(String, i64)>> = items.chunks(items.len().div_ceil(16).max(1)).map(<[_]>::to_vec).collect();
+    let chunks: Vec<Vec<(String, i64)>> = items
+        .chunks(items.len().div_ceil(16).max(1))
+        .map(<[_]>::to_vec)
+        .collect();
     let mut checks = Vec::new();
     for chunk in chunks {
         let client = client.clone();
@@ -171,7 +219,11 @@ async fn assert_all_present(client: &reqwest::Client, base: &str, expected: &BTr
         checks.push(tokio::spawn(async move {
             let mut missing = Vec::new();
             for (id, v) in chunk {
-                let r = client.get(format!("{base}{ENTITIES}/{id}")).send().await.unwrap();
+                let r = client
+                    .get(format!("{base}{ENTITIES}/{id}"))
+                    .send()
+                    .await
+                    .unwrap();
                 let status = r.status();
                 let body: Value = r.json().await.unwrap_or(Value::Null);
                 if status != 200 || body["id"] != id.as_str() || body["v"]["value"] != v {
@@ -196,14 +248,22 @@ async fn assert_all_present(client: &reqwest::Client, base: &str, expected: &BTr
 
 /// A kill delay between 150 and 400 ms that varies from trial to trial and run to run.
 fn kill_delay(trial: usize) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos() as usize;
-    let mix = nanos.wrapping_mul(2_654_435_761).wrapping_add(trial.wrapping_mul(40_503));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize;
+    let mix = nanos
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(trial.wrapping_mul(40_503));
     Duration::from_millis(150 + (mix % 251) as u64)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_during_concurrent_ingestion_loses_no_acknowledged_write() {
-    let trials: usize = std::env::var("QUARTIER_KILL_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let trials: usize = std::env::var("QUARTIER_KILL_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let data = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("quartier.log");
@@ -214,13 +274,25 @@ async fn sigkill_during_concurrent_ingestion_loses_no_acknowledged_write() {
         let server = Server::start(data.path(), &log, &client).await;
         if trial > 0 {
             // Everything acknowledged before earlier kills survived this restart too.
-            assert_all_present(&client, &server.base, &all, &format!("after restart {trial}")).await;
+            assert_all_present(
+                &client,
+                &server.base,
+                &all,
+                &format!("after restart {trial}"),
+            )
+            .await;
         }
         let acked: Acked = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..CLIENT_TASKS)
             .map(|task| {
-                tokio::spawn(ingest(client.clone(), server.base.clone(), format!("t{trial}-c{task}"), acked.clone(), stop.clone()))
+                tokio::spawn(ingest(
+                    client.clone(),
+                    server.base.clone(),
+                    format!("t{trial}-c{task}"),
+                    acked.clone(),
+                    stop.clone(),
+                ))
             })
             .collect();
         let delay = kill_delay(trial);
@@ -231,18 +303,33 @@ async fn sigkill_during_concurrent_ingestion_loses_no_acknowledged_write() {
             t.await.unwrap();
         }
         let acked = std::mem::take(&mut *acked.lock().unwrap());
-        println!("trial {trial}: killed after {delay:?}, {} acknowledged writes", acked.len());
-        assert!(!acked.is_empty(), "trial {trial}: no write was acknowledged before the kill; the trial proves nothing");
+        println!(
+            "trial {trial}: killed after {delay:?}, {} acknowledged writes",
+            acked.len()
+        );
+        assert!(
+            !acked.is_empty(),
+            "trial {trial}: no write was acknowledged before the kill; the trial proves nothing"
+        );
 
         let server = Server::start(data.path(), &log, &client).await;
-        assert_all_present(&client, &server.base, &acked, &format!("trial {trial} after SIGKILL")).await;
+        assert_all_present(
+            &client,
+            &server.base,
+            &acked,
+            &format!("trial {trial} after SIGKILL"),
+        )
+        .await;
         server.sigkill();
         all.extend(acked);
     }
 
     let server = Server::start(data.path(), &log, &client).await;
     assert_all_present(&client, &server.base, &all, "final restart").await;
-    println!("{trials} trials, {} acknowledged writes in total, all present", all.len());
+    println!(
+        "{trials} trials, {} acknowledged writes in total, all present",
+        all.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -254,19 +341,35 @@ async fn sigterm_finishes_in_flight_writes_and_exits_successfully() {
     let server = Server::start(data.path(), &log, &client).await;
 
     // A write acknowledged before the signal...
-    let r = client.post(format!("{}{ENTITIES}", server.base)).json(&entity("urn:ngsi-ld:T:before", 7)).send().await.unwrap();
+    let r = client
+        .post(format!("{}{ENTITIES}", server.base))
+        .json(&entity("urn:ngsi-ld:T:before", 7))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
 
     // ...and writes still in flight when it arrives.
     let acked: Acked = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..4)
-        .map(|task| tokio::spawn(ingest(client.clone(), server.base.clone(), format!("term-c{task}"), acked.clone(), stop.clone())))
+        .map(|task| {
+            tokio::spawn(ingest(
+                client.clone(),
+                server.base.clone(),
+                format!("term-c{task}"),
+                acked.clone(),
+                stop.clone(),
+            ))
+        })
         .collect();
     // Let the load get going before the signal.
     let started = Instant::now();
     while acked.lock().unwrap().len() < 20 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no ingestion progress");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no ingestion progress"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let status = server.sigterm(Duration::from_secs(10)).await;
@@ -274,7 +377,10 @@ async fn sigterm_finishes_in_flight_writes_and_exits_successfully() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert!(status.success(), "SIGTERM should end quartier with success, got {status}");
+    assert!(
+        status.success(),
+        "SIGTERM should end quartier with success, got {status}"
+    );
 
     let mut expected = std::mem::take(&mut *acked.lock().unwrap());
     println!("SIGTERM: {} writes acknowledged under load", expected.len());
@@ -282,5 +388,8 @@ async fn sigterm_finishes_in_flight_writes_and_exits_successfully() {
     let server = Server::start(data.path(), &log, &client).await;
     assert_all_present(&client, &server.base, &expected, "after SIGTERM").await;
     let status = server.sigterm(Duration::from_secs(10)).await;
-    assert!(status.success(), "an idle quartier should exit with success on SIGTERM, got {status}");
+    assert!(
+        status.success(),
+        "an idle quartier should exit with success on SIGTERM, got {status}"
+    );
 }

@@ -19,7 +19,8 @@ use tokio::sync::oneshot;
 const PREFIX: &str = "urn:ngsi-ld:TrafficFlowObserved:rostock-radmonitor-";
 
 fn rostock_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sensors/rostock-radmonitore")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/sensors/rostock-radmonitore")
 }
 
 /// A running application; stops when dropped.
@@ -45,11 +46,20 @@ async fn spawn() -> App {
     tokio::spawn(app.run(async move {
         let _ = rx.await;
     }));
-    App { base, client: reqwest::Client::new(), _stop: tx, _dir: dir }
+    App {
+        base,
+        client: reqwest::Client::new(),
+        _stop: tx,
+        _dir: dir,
+    }
 }
 
 impl App {
-    async fn get(&self, path: &str, tenant: Option<&str>) -> (u16, Value, reqwest::header::HeaderMap) {
+    async fn get(
+        &self,
+        path: &str,
+        tenant: Option<&str>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
         let mut req = self.client.get(format!("{}{path}", self.base));
         if let Some(t) = tenant {
             req = req.header("NGSILD-Tenant", t);
@@ -75,7 +85,9 @@ struct Cli {
 }
 
 fn args(list: &[&str]) -> ImportArgs {
-    Cli::try_parse_from(std::iter::once("import").chain(list.iter().copied())).unwrap().args
+    Cli::try_parse_from(std::iter::once("import").chain(list.iter().copied()))
+        .unwrap()
+        .args
 }
 
 /// The daily counts file: station -> date -> count.
@@ -84,7 +96,9 @@ fn rostock_counts() -> BTreeMap<String, BTreeMap<String, i64>> {
     let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     for line in text.lines().skip(1).filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split(',').collect();
-        out.entry(f[1].to_owned()).or_default().insert(f[0].to_owned(), f[2].parse().unwrap());
+        out.entry(f[1].to_owned())
+            .or_default()
+            .insert(f[0].to_owned(), f[2].parse().unwrap());
     }
     out
 }
@@ -97,7 +111,14 @@ fn rostock_stations() -> BTreeMap<String, (f64, f64, String)> {
         .filter(|l| !l.is_empty())
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].to_owned(), (f[2].parse().unwrap(), f[3].parse().unwrap(), f[1].to_owned()))
+            (
+                f[0].to_owned(),
+                (
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                    f[1].to_owned(),
+                ),
+            )
         })
         .collect()
 }
@@ -106,7 +127,15 @@ fn rostock_stations() -> BTreeMap<String, (f64, f64, String)> {
 async fn rostock_preset_imports_history_and_current_state() {
     let app = spawn().await;
     let dir = rostock_dir();
-    let a = args(&["--preset", "rostock-radmonitore", dir.to_str().unwrap(), "--url", &app.base, "--current", "--quiet"]);
+    let a = args(&[
+        "--preset",
+        "rostock-radmonitore",
+        dir.to_str().unwrap(),
+        "--url",
+        &app.base,
+        "--current",
+        "--quiet",
+    ]);
     let summary = import::run(&a).await.unwrap();
     let counts = rostock_counts();
     let stations = rostock_stations();
@@ -133,12 +162,21 @@ async fn rostock_preset_imports_history_and_current_state() {
     // Every count of every station, day by day, through temporalValues.
     for (station, days) in &counts {
         let id = format!("{PREFIX}{station}");
-        let e = app.get_ok(&format!("/ngsi-ld/v1/temporal/entities/{id}?options=temporalValues&attrs=intensity")).await;
+        let e = app
+            .get_ok(&format!(
+                "/ngsi-ld/v1/temporal/entities/{id}?options=temporalValues&attrs=intensity"
+            ))
+            .await;
         let got: BTreeMap<String, i64> = e["intensity"]["values"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|v| (v[1].as_str().unwrap()[..10].to_owned(), v[0].as_i64().unwrap()))
+            .map(|v| {
+                (
+                    v[1].as_str().unwrap()[..10].to_owned(),
+                    v[0].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(&got, days, "{id}");
     }
@@ -150,7 +188,11 @@ async fn rostock_preset_imports_history_and_current_state() {
             "/ngsi-ld/v1/temporal/entities/{PREFIX}100005392?attrs=intensity&timerel=between&timeAt=2025-05-08T00:00:00Z&endTimeAt=2025-05-09T00:00:00Z"
         ))
         .await;
-    let inst = if e["intensity"].is_array() { e["intensity"][0].clone() } else { e["intensity"].clone() };
+    let inst = if e["intensity"].is_array() {
+        e["intensity"][0].clone()
+    } else {
+        e["intensity"].clone()
+    };
     assert_eq!(inst["value"], 690, "{e}");
     assert_eq!(inst["observedAt"], "2025-05-08T00:00:00Z");
 
@@ -162,7 +204,11 @@ async fn rostock_preset_imports_history_and_current_state() {
         let e = app
             .get_ok(&format!("/ngsi-ld/v1/temporal/entities/{id}?attrs=intensity&options=aggregatedValues&aggrMethods=sum,totalCount"))
             .await;
-        assert_eq!(e["intensity"]["sum"][0][0].as_f64().unwrap(), total as f64, "{e}");
+        assert_eq!(
+            e["intensity"]["sum"][0][0].as_f64().unwrap(),
+            total as f64,
+            "{e}"
+        );
         assert_eq!(e["intensity"]["totalCount"][0][0], 29, "{e}");
         let e = app
             .get_ok(&format!(
@@ -180,9 +226,21 @@ async fn rostock_preset_imports_history_and_current_state() {
     // Location and name, in the history and in the current state.
     let (lat, lon, name) = &stations["100005395"];
     let id = format!("{PREFIX}100005395");
-    let t = app.get_ok(&format!("/ngsi-ld/v1/temporal/entities/{id}?attrs=location,name")).await;
-    let loc = if t["location"].is_array() { t["location"][0].clone() } else { t["location"].clone() };
-    assert_eq!(loc["value"], json!({"type": "Point", "coordinates": [lon, lat]}), "{t}");
+    let t = app
+        .get_ok(&format!(
+            "/ngsi-ld/v1/temporal/entities/{id}?attrs=location,name"
+        ))
+        .await;
+    let loc = if t["location"].is_array() {
+        t["location"][0].clone()
+    } else {
+        t["location"].clone()
+    };
+    assert_eq!(
+        loc["value"],
+        json!({"type": "Point", "coordinates": [lon, lat]}),
+        "{t}"
+    );
     let cur = app.get_ok(&format!("/ngsi-ld/v1/entities/{id}")).await;
     assert_eq!(cur["type"], "TrafficFlowObserved");
     assert_eq!(cur["location"]["value"]["coordinates"], json!([lon, lat]));
@@ -191,7 +249,9 @@ async fn rostock_preset_imports_history_and_current_state() {
     // The current intensity is the last day's count.
     assert_eq!(cur["intensity"]["value"], counts["100005395"]["2025-06-05"]);
     assert_eq!(cur["intensity"]["observedAt"], "2025-06-05T00:00:00Z");
-    let list = app.get_ok("/ngsi-ld/v1/entities?type=TrafficFlowObserved&limit=100").await;
+    let list = app
+        .get_ok("/ngsi-ld/v1/entities?type=TrafficFlowObserved&limit=100")
+        .await;
     assert_eq!(list.as_array().unwrap().len(), 11);
 }
 
@@ -231,28 +291,53 @@ async fn csv_mapping_by_flags_with_units_tenant_and_history_only() {
         "--quiet",
     ]);
     let s = import::run(&a).await.unwrap();
-    assert_eq!((s.entities, s.rows, s.instances), (1, rows, 2 * rows), "{s}");
+    assert_eq!(
+        (s.entities, s.rows, s.instances),
+        (1, rows, 2 * rows),
+        "{s}"
+    );
     assert_eq!(s.requests, (2 * rows).div_ceil(100));
     let id = "urn:ngsi-ld:AirQualityObserved:sensor-community-5331";
-    let (status, e, _) = app.get(&format!("/ngsi-ld/v1/temporal/entities/{id}?lastN=1"), Some("aberdeen")).await;
+    let (status, e, _) = app
+        .get(
+            &format!("/ngsi-ld/v1/temporal/entities/{id}?lastN=1"),
+            Some("aberdeen"),
+        )
+        .await;
     assert_eq!(status, 200, "{e}");
-    let pm10 = if e["pm10"].is_array() { e["pm10"][0].clone() } else { e["pm10"].clone() };
+    let pm10 = if e["pm10"].is_array() {
+        e["pm10"][0].clone()
+    } else {
+        e["pm10"].clone()
+    };
     assert_eq!(pm10["unitCode"], "GQ", "{e}");
     assert!(pm10["value"].is_number(), "{e}");
     assert!(e.get("durP1").is_none(), "empty cells give no instances");
     // History only: no current entity without --current.
-    let (status, _, _) = app.get(&format!("/ngsi-ld/v1/entities/{id}"), Some("aberdeen")).await;
+    let (status, _, _) = app
+        .get(&format!("/ngsi-ld/v1/entities/{id}"), Some("aberdeen"))
+        .await;
     assert_eq!(status, 404);
-    let (status, _, _) = app.get(&format!("/ngsi-ld/v1/temporal/entities/{id}"), None).await;
+    let (status, _, _) = app
+        .get(&format!("/ngsi-ld/v1/temporal/entities/{id}"), None)
+        .await;
     assert_eq!(status, 404, "other tenants see nothing");
 }
 
 fn quartier(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_quartier")).arg("import").args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_quartier"))
+        .arg("import")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
@@ -277,20 +362,40 @@ async fn binary_imports_ngsild_temporal_entities_in_chunks() {
     let file = write(tmp.path(), "history.json", &doc.to_string());
     let base = app.base.clone();
     let out = tokio::task::spawn_blocking(move || {
-        quartier(&[file.to_str().unwrap(), "--url", &base, "--chunk-size", "100", "--current"])
+        quartier(&[
+            file.to_str().unwrap(),
+            "--url",
+            &base,
+            "--chunk-size",
+            "100",
+            "--current",
+        ])
     })
     .await
     .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("imported 251 attribute instances of 2 entities"), "{stdout}");
+    assert!(
+        stdout.contains("imported 251 attribute instances of 2 entities"),
+        "{stdout}"
+    );
     assert!(stdout.contains("instances/s"), "{stdout}");
-    let e = app.get_ok("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Sensor:a?options=temporalValues").await;
+    let e = app
+        .get_ok("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:Sensor:a?options=temporalValues")
+        .await;
     let values = e["temperature"]["values"].as_array().unwrap();
-    assert_eq!(values.len(), 250, "each instance once, the current one included");
-    let cur = app.get_ok("/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:a").await;
+    assert_eq!(
+        values.len(),
+        250,
+        "each instance once, the current one included"
+    );
+    let cur = app
+        .get_ok("/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:a")
+        .await;
     assert_eq!(cur["temperature"]["value"], 249);
-    let cur = app.get_ok("/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:b").await;
+    let cur = app
+        .get_ok("/ngsi-ld/v1/entities/urn:ngsi-ld:Sensor:b")
+        .await;
     assert_eq!(cur["humidity"]["value"], 50);
 }
 
@@ -324,21 +429,51 @@ async fn binary_reports_errors_with_a_non_zero_exit() {
     .unwrap();
     let (missing, bad_row, skipped, bad_mapping, bad_value, http_error, unreachable) = outs;
     assert!(!missing.status.success());
-    assert!(text(&missing).contains("cannot read /nonexistent/file.csv"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("cannot read /nonexistent/file.csv"),
+        "{}",
+        text(&missing)
+    );
     assert!(!bad_row.status.success());
-    assert!(text(&bad_row).contains("line 3: 'yesterday' in column 't' is not a RFC 3339"), "{}", text(&bad_row));
+    assert!(
+        text(&bad_row).contains("line 3: 'yesterday' in column 't' is not a RFC 3339"),
+        "{}",
+        text(&bad_row)
+    );
     assert!(skipped.status.success(), "{}", text(&skipped));
     assert!(text(&skipped).contains("line 3"), "{}", text(&skipped));
-    assert!(String::from_utf8_lossy(&skipped.stdout).contains("imported 2 attribute instances of 2 entities"), "{}", text(&skipped));
+    assert!(
+        String::from_utf8_lossy(&skipped.stdout)
+            .contains("imported 2 attribute instances of 2 entities"),
+        "{}",
+        text(&skipped)
+    );
     assert!(!bad_mapping.status.success());
-    assert!(text(&bad_mapping).contains("no column 'nocolumn' (the header has: id, t, v)"), "{}", text(&bad_mapping));
+    assert!(
+        text(&bad_mapping).contains("no column 'nocolumn' (the header has: id, t, v)"),
+        "{}",
+        text(&bad_mapping)
+    );
     assert!(!bad_value.status.success());
-    assert!(text(&bad_value).contains("expected COLUMN=ATTR"), "{}", text(&bad_value));
+    assert!(
+        text(&bad_value).contains("expected COLUMN=ATTR"),
+        "{}",
+        text(&bad_value)
+    );
     assert!(!http_error.status.success());
     let t = text(&http_error);
-    assert!(t.contains("400") && t.contains("urn:ngsi-ld:T:x") && t.contains("observedAt must be a DateTime"), "{t}");
+    assert!(
+        t.contains("400")
+            && t.contains("urn:ngsi-ld:T:x")
+            && t.contains("observedAt must be a DateTime"),
+        "{t}"
+    );
     assert!(!unreachable.status.success());
-    assert!(text(&unreachable).contains("http://127.0.0.1:9"), "{}", text(&unreachable));
+    assert!(
+        text(&unreachable).contains("http://127.0.0.1:9"),
+        "{}",
+        text(&unreachable)
+    );
 }
 
 /// 20,000 rows of a synthetic CSV (100 sensors × 200 hourly readings).

@@ -8,14 +8,19 @@
 use std::collections::BTreeMap;
 
 use broker::model::{AttrKind, Attribute};
-use broker::temporal::{AggrMethod, Instance, InstanceFilter, TemporalStore, TimeProperty, TimeRange};
+use broker::temporal::{
+    AggrMethod, Instance, InstanceFilter, TemporalStore, TimeProperty, TimeRange,
+};
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 use store_sqlite::{Durability, SqliteStore};
 
 #[tokio::main]
 async fn main() {
-    let sensors: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let sensors: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10);
     const MINUTES: i64 = 30 * 24 * 60;
     const BATCH: i64 = 1440;
     let dir = tempfile::tempdir().unwrap();
@@ -56,17 +61,36 @@ async fn main() {
         }
     }
     let took = began.elapsed();
-    println!("inserted {n} instances in {took:?}: {:.0} instances/s (durable, batches of {BATCH})", n as f64 / took.as_secs_f64());
+    println!(
+        "inserted {n} instances in {took:?}: {:.0} instances/s (durable, batches of {BATCH})",
+        n as f64 / took.as_secs_f64()
+    );
     let filter = InstanceFilter {
         attrs: None,
-        range: TimeRange { property: TimeProperty::ObservedAt, from: Some(start), to: Some(start + Duration::days(30)) },
+        range: TimeRange {
+            property: TimeProperty::ObservedAt,
+            from: Some(start),
+            to: Some(start + Duration::days(30)),
+        },
         last_n: None,
     };
     let began = std::time::Instant::now();
     for s in 0..sensors {
-        let out = store.aggregate("", &format!("urn:ngsi-ld:Sensor:{s}"), &filter, &[AggrMethod::Avg], Some(Duration::hours(1))).await.unwrap();
+        let out = store
+            .aggregate(
+                "",
+                &format!("urn:ngsi-ld:Sensor:{s}"),
+                &filter,
+                &[AggrMethod::Avg],
+                Some(Duration::hours(1)),
+            )
+            .await
+            .unwrap();
         assert_eq!(out.values().next().map(Vec::len), Some(720));
     }
     let took = began.elapsed();
-    println!("hourly avg over 30 days for {sensors} sensors ({MINUTES} instances each): {took:?} ({:?} per sensor)", took / sensors as u32);
+    println!(
+        "hourly avg over 30 days for {sensors} sensors ({MINUTES} instances each): {took:?} ({:?} per sensor)",
+        took / sensors as u32
+    );
 }

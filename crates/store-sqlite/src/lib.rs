@@ -63,7 +63,11 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
         tx.commit()?;
     }
     Ok(())
@@ -86,13 +90,16 @@ impl SqliteStore {
     /// Opens (or creates) the database at `path`, migrates it and loads every entity.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).map_err(store_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(store_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(store_err)?;
         let sync = match durability {
             Durability::Full => "FULL",
             Durability::Relaxed => "NORMAL",
         };
-        conn.pragma_update(None, "synchronous", sync).map_err(store_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(store_err)?;
+        conn.pragma_update(None, "synchronous", sync)
+            .map_err(store_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(store_err)?;
         migrate(&mut conn).map_err(store_err)?;
         let memory = Arc::new(Memory::load(&conn)?);
         let (tx, rx) = mpsc::channel(4096);
@@ -101,21 +108,45 @@ impl SqliteStore {
             .name("sqlite-writer".into())
             .spawn(move || writer::run(conn, mem, rx))
             .map_err(store_err)?;
-        Ok(Self { memory, jobs: tx, readers: Arc::new(temporal::Readers::new(path)) })
+        Ok(Self {
+            memory,
+            jobs: tx,
+            readers: Arc::new(temporal::Readers::new(path)),
+        })
     }
 
-    async fn submit(&self, job_of: impl FnOnce(oneshot::Sender<writer::Reply>) -> Job) -> Result<writer::Reply, StoreError> {
+    async fn submit(
+        &self,
+        job_of: impl FnOnce(oneshot::Sender<writer::Reply>) -> Job,
+    ) -> Result<writer::Reply, StoreError> {
         let (tx, rx) = oneshot::channel();
-        self.jobs.send(job_of(tx)).await.map_err(|_| StoreError("the writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError("the writer dropped a request".into()))
+        self.jobs
+            .send(job_of(tx))
+            .await
+            .map_err(|_| StoreError("the writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError("the writer dropped a request".into()))
     }
 }
 
 impl SqliteStore {
     /// Durably sets (`Some`) or removes (`None`) a small document under `ns`/`key`.
-    pub async fn put_meta(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError> {
+    pub async fn put_meta(
+        &self,
+        ns: &str,
+        key: &str,
+        value: Option<String>,
+    ) -> Result<(), StoreError> {
         let (ns, key) = (ns.to_owned(), key.to_owned());
-        match self.submit(|reply| Job::Meta { ns, key, value, reply }).await? {
+        match self
+            .submit(|reply| Job::Meta {
+                ns,
+                key,
+                value,
+                reply,
+            })
+            .await?
+        {
             writer::Reply::Done(r) => r,
             _ => Err(StoreError("unexpected reply".into())),
         }
@@ -126,14 +157,24 @@ impl SqliteStore {
         self.memory
             .meta
             .read()
-            .map(|m| m.iter().filter(|((n, _), _)| n == ns).map(|((_, k), v)| (k.clone(), v.clone())).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|((n, _), _)| n == ns)
+                    .map(|((_, k), v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
 
 #[async_trait]
 impl broker::store::DocumentStore for SqliteStore {
-    async fn put_document(&self, ns: &str, key: &str, value: Option<String>) -> Result<(), StoreError> {
+    async fn put_document(
+        &self,
+        ns: &str,
+        key: &str,
+        value: Option<String>,
+    ) -> Result<(), StoreError> {
         self.put_meta(ns, key, value).await
     }
 
@@ -154,20 +195,29 @@ impl SubscriptionStore for SqliteStore {
         self.meta(SUBSCRIPTIONS)
             .into_iter()
             .map(|(k, v)| {
-                let (tenant, id) = k.split_once('\n').ok_or_else(|| StoreError(format!("bad subscription key {k:?}")))?;
-                let record = serde_json::from_str(&v).map_err(|e| StoreError(format!("corrupt subscription {id}: {e}")))?;
-                Ok(StoredSubscription { tenant: tenant.to_owned(), id: id.to_owned(), record })
+                let (tenant, id) = k
+                    .split_once('\n')
+                    .ok_or_else(|| StoreError(format!("bad subscription key {k:?}")))?;
+                let record = serde_json::from_str(&v)
+                    .map_err(|e| StoreError(format!("corrupt subscription {id}: {e}")))?;
+                Ok(StoredSubscription {
+                    tenant: tenant.to_owned(),
+                    id: id.to_owned(),
+                    record,
+                })
             })
             .collect()
     }
 
     async fn save(&self, s: StoredSubscription) -> Result<(), StoreError> {
         let text = serde_json::to_string(&s.record).map_err(|e| StoreError(e.to_string()))?;
-        self.put_meta(SUBSCRIPTIONS, &sub_key(&s.tenant, &s.id), Some(text)).await
+        self.put_meta(SUBSCRIPTIONS, &sub_key(&s.tenant, &s.id), Some(text))
+            .await
     }
 
     async fn remove(&self, tenant: &str, id: &str) -> Result<(), StoreError> {
-        self.put_meta(SUBSCRIPTIONS, &sub_key(tenant, id), None).await
+        self.put_meta(SUBSCRIPTIONS, &sub_key(tenant, id), None)
+            .await
     }
 }
 
@@ -195,7 +245,14 @@ impl EntityStore for SqliteStore {
         changes: Vec<Change>,
     ) -> Result<Vec<Result<Applied, BrokerError>>, StoreError> {
         let tenant = tenant.to_owned();
-        match self.submit(|reply| Job::Apply { tenant, changes, reply }).await? {
+        match self
+            .submit(|reply| Job::Apply {
+                tenant,
+                changes,
+                reply,
+            })
+            .await?
+        {
             writer::Reply::Applied(r) => r,
             _ => Err(StoreError("unexpected reply".into())),
         }
@@ -235,7 +292,13 @@ mod tests {
         {
             let store = SqliteStore::open(&path, Durability::Full).unwrap();
             let e2 = e.clone();
-            let out = store.apply("city", vec![Change::new(e.id.clone(), move |_| Ok(Some(e2)))]).await.unwrap();
+            let out = store
+                .apply(
+                    "city",
+                    vec![Change::new(e.id.clone(), move |_| Ok(Some(e2)))],
+                )
+                .await
+                .unwrap();
             assert!(out[0].is_ok());
         }
         let store = SqliteStore::open(&path, Durability::Full).unwrap();

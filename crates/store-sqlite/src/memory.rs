@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use broker::model::{AttrKind, Entity};
+use broker::store::{Prefilter, StoreError};
 use geo::BoundingRect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
-use broker::store::{Prefilter, StoreError};
 use rusqlite::Connection;
 
 /// A GeoProperty's bounding box, tagged with (attribute, entity id).
@@ -18,7 +18,12 @@ fn geo_boxes(e: &Entity) -> Vec<Boxed> {
     let mut out = Vec::new();
     for (name, instances) in &e.attrs {
         for a in instances.iter().filter(|a| a.kind == AttrKind::GeoProperty) {
-            let Some(r) = ngsild_query::geometry_from_geojson(&a.value).ok().and_then(|g| g.bounding_rect()) else { continue };
+            let Some(r) = ngsild_query::geometry_from_geojson(&a.value)
+                .ok()
+                .and_then(|g| g.bounding_rect())
+            else {
+                continue;
+            };
             let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
             out.push(GeomWithData::new(rect, (name.clone(), e.id.clone())));
         }
@@ -41,7 +46,10 @@ impl Tenant {
             self.unindex(&old);
         }
         for t in &e.types {
-            self.by_type.entry(t.clone()).or_default().insert(e.id.clone());
+            self.by_type
+                .entry(t.clone())
+                .or_default()
+                .insert(e.id.clone());
         }
         for b in geo_boxes(&e) {
             self.spatial.insert(b);
@@ -88,7 +96,9 @@ impl Memory {
         for n in names {
             tenants.insert(n.map_err(err)?, Tenant::default());
         }
-        let mut stmt = conn.prepare("SELECT tenant, doc FROM entities").map_err(err)?;
+        let mut stmt = conn
+            .prepare("SELECT tenant, doc FROM entities")
+            .map_err(err)?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
             .map_err(err)?;
@@ -99,15 +109,25 @@ impl Memory {
             tenants.entry(tenant).or_default().put(Arc::new(e));
         }
         let mut meta = BTreeMap::new();
-        let mut stmt = conn.prepare("SELECT ns, key, value FROM meta").map_err(err)?;
+        let mut stmt = conn
+            .prepare("SELECT ns, key, value FROM meta")
+            .map_err(err)?;
         let rows = stmt
-            .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, String>(2)?)))
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                    r.get::<_, String>(2)?,
+                ))
+            })
             .map_err(err)?;
         for row in rows {
             let (k, v) = row.map_err(err)?;
             meta.insert(k, v);
         }
-        Ok(Self { tenants: RwLock::new(tenants), meta: RwLock::new(meta) })
+        Ok(Self {
+            tenants: RwLock::new(tenants),
+            meta: RwLock::new(meta),
+        })
     }
 
     pub(crate) fn tenant_exists(&self, tenant: &str) -> bool {
@@ -115,18 +135,32 @@ impl Memory {
     }
 
     pub(crate) fn tenants(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.tenants.read().map(|t| t.keys().cloned().collect()).unwrap_or_default();
+        let mut v: Vec<String> = self
+            .tenants
+            .read()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default();
         v.sort();
         v
     }
 
     pub(crate) fn get(&self, tenant: &str, id: &str) -> Option<Arc<Entity>> {
-        self.tenants.read().ok()?.get(tenant)?.entities.get(id).cloned()
+        self.tenants
+            .read()
+            .ok()?
+            .get(tenant)?
+            .entities
+            .get(id)
+            .cloned()
     }
 
     pub(crate) fn scan(&self, tenant: &str, pre: &Prefilter) -> Vec<Arc<Entity>> {
-        let Ok(guard) = self.tenants.read() else { return Vec::new() };
-        let Some(t) = guard.get(tenant) else { return Vec::new() };
+        let Ok(guard) = self.tenants.read() else {
+            return Vec::new();
+        };
+        let Some(t) = guard.get(tenant) else {
+            return Vec::new();
+        };
         let mut ids: Option<BTreeSet<&String>> = None;
         if let Some(types) = &pre.any_type {
             let mut set = BTreeSet::new();
@@ -161,7 +195,10 @@ impl Memory {
                     .filter_map(|id| t.entities.get(id.as_str()).cloned())
                     .collect()
             }
-            (None, Some(set)) => set.into_iter().filter_map(|id| t.entities.get(id.as_str()).cloned()).collect(),
+            (None, Some(set)) => set
+                .into_iter()
+                .filter_map(|id| t.entities.get(id.as_str()).cloned())
+                .collect(),
             (None, None) => t.entities.values().cloned().collect(),
         }
     }

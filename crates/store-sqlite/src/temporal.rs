@@ -70,7 +70,9 @@ use async_trait::async_trait;
 use broker::model::{Attribute, Timestamp};
 use broker::store::StoreError;
 use broker::temporal::store::SeriesKey;
-use broker::temporal::{AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty};
+use broker::temporal::{
+    AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use serde_json::Value;
@@ -129,31 +131,59 @@ fn sql_err(e: rusqlite::Error) -> StoreError {
 
 /// A change to history, run by the writer thread inside its group transaction.
 pub(crate) enum Op {
-    Record { entities: Vec<EntityRecord>, instances: Vec<Instance> },
-    DeleteEntity { entity_id: String },
-    DeleteAttr { entity_id: String, attr: String, dataset_id: Option<String>, all: bool },
-    DeleteInstance { entity_id: String, attr: String, instance_id: String },
-    ModifyInstance { entity_id: String, attr: String, instance_id: String, new: Box<Attribute> },
+    Record {
+        entities: Vec<EntityRecord>,
+        instances: Vec<Instance>,
+    },
+    DeleteEntity {
+        entity_id: String,
+    },
+    DeleteAttr {
+        entity_id: String,
+        attr: String,
+        dataset_id: Option<String>,
+        all: bool,
+    },
+    DeleteInstance {
+        entity_id: String,
+        attr: String,
+        instance_id: String,
+    },
+    ModifyInstance {
+        entity_id: String,
+        attr: String,
+        instance_id: String,
+        new: Box<Attribute>,
+    },
     Reset,
 }
 
 /// Runs one job's change inside a savepoint of the group transaction, so that a failing job
 /// (say, a duplicate instance id) fails alone. The outer error means the transaction itself
 /// is unusable (the group fails).
-pub(crate) fn apply(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<Result<bool, StoreError>, StoreError> {
-    tx.execute_batch("SAVEPOINT temporal_job").map_err(sql_err)?;
+pub(crate) fn apply(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    op: Op,
+) -> Result<Result<bool, StoreError>, StoreError> {
+    tx.execute_batch("SAVEPOINT temporal_job")
+        .map_err(sql_err)?;
     let r = run_op(tx, tenant, op);
     if r.is_ok() {
         tx.execute_batch("RELEASE temporal_job").map_err(sql_err)?;
     } else {
-        tx.execute_batch("ROLLBACK TO temporal_job; RELEASE temporal_job").map_err(sql_err)?;
+        tx.execute_batch("ROLLBACK TO temporal_job; RELEASE temporal_job")
+            .map_err(sql_err)?;
     }
     Ok(r)
 }
 
 fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError> {
     match op {
-        Op::Record { entities, instances } => {
+        Op::Record {
+            entities,
+            instances,
+        } => {
             for e in &entities {
                 record_entity(tx, tenant, e)?;
             }
@@ -175,11 +205,17 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
         }
         Op::DeleteEntity { entity_id } => {
             let mut any = tx
-                .execute("DELETE FROM temporal_entities WHERE tenant = ?1 AND id = ?2", params![tenant, entity_id])
+                .execute(
+                    "DELETE FROM temporal_entities WHERE tenant = ?1 AND id = ?2",
+                    params![tenant, entity_id],
+                )
                 .map_err(sql_err)?
                 > 0;
-            tx.execute("DELETE FROM temporal_entity_types WHERE tenant = ?1 AND id = ?2", params![tenant, entity_id])
-                .map_err(sql_err)?;
+            tx.execute(
+                "DELETE FROM temporal_entity_types WHERE tenant = ?1 AND id = ?2",
+                params![tenant, entity_id],
+            )
+            .map_err(sql_err)?;
             tx.execute(
                 "DELETE FROM attr_instances WHERE sid IN \
                  (SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2)",
@@ -187,12 +223,20 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             )
             .map_err(sql_err)?;
             any |= tx
-                .execute("DELETE FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2", params![tenant, entity_id])
+                .execute(
+                    "DELETE FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2",
+                    params![tenant, entity_id],
+                )
                 .map_err(sql_err)?
                 > 0;
             Ok(any)
         }
-        Op::DeleteAttr { entity_id, attr, dataset_id, all } => {
+        Op::DeleteAttr {
+            entity_id,
+            attr,
+            dataset_id,
+            all,
+        } => {
             let ds = dataset_id.unwrap_or_default();
             let which = "tenant = ?1 AND entity_id = ?2 AND attr = ?3 AND (?4 OR dataset_id = ?5)";
             let n = tx
@@ -202,11 +246,18 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                 )
                 .map_err(sql_err)?;
             let m = tx
-                .execute(&format!("DELETE FROM temporal_series WHERE {which}"), params![tenant, entity_id, attr, all, ds])
+                .execute(
+                    &format!("DELETE FROM temporal_series WHERE {which}"),
+                    params![tenant, entity_id, attr, all, ds],
+                )
                 .map_err(sql_err)?;
             Ok(n + m > 0)
         }
-        Op::DeleteInstance { entity_id, attr, instance_id } => {
+        Op::DeleteInstance {
+            entity_id,
+            attr,
+            instance_id,
+        } => {
             let n = tx
                 .execute(
                     "DELETE FROM attr_instances WHERE instance_id = ?4 AND sid IN \
@@ -220,7 +271,12 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             tx.execute_batch(RESET).map_err(sql_err)?;
             Ok(true)
         }
-        Op::ModifyInstance { entity_id, attr, instance_id, new } => {
+        Op::ModifyInstance {
+            entity_id,
+            attr,
+            instance_id,
+            new,
+        } => {
             let found: Option<(i64, String, Option<i64>)> = tx
                 .query_row(
                     "SELECT i.sid, s.dataset_id, i.deleted FROM attr_instances i JOIN temporal_series s ON s.sid = i.sid \
@@ -230,12 +286,24 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                 )
                 .optional()
                 .map_err(sql_err)?;
-            let Some((sid, ds, deleted)) = found else { return Ok(false) };
-            tx.execute("DELETE FROM attr_instances WHERE instance_id = ?1", params![instance_id]).map_err(sql_err)?;
+            let Some((sid, ds, deleted)) = found else {
+                return Ok(false);
+            };
+            tx.execute(
+                "DELETE FROM attr_instances WHERE instance_id = ?1",
+                params![instance_id],
+            )
+            .map_err(sql_err)?;
             // The instance stays in its series: its datasetId cannot change.
             let mut new = *new;
             new.dataset_id = (!ds.is_empty()).then_some(ds);
-            insert_instance(tx, sid, &instance_id, &new, deleted.and_then(DateTime::from_timestamp_micros))?;
+            insert_instance(
+                tx,
+                sid,
+                &instance_id,
+                &new,
+                deleted.and_then(DateTime::from_timestamp_micros),
+            )?;
             Ok(true)
         }
     }
@@ -252,8 +320,9 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
         .map_err(sql_err)?;
     let (mut types, created) = match old {
         Some((types, created)) => {
-            let types: Vec<String> = serde_json::from_str(&types)
-                .map_err(|err| StoreError(format!("corrupt types of temporal entity {}: {err}", e.id)))?;
+            let types: Vec<String> = serde_json::from_str(&types).map_err(|err| {
+                StoreError(format!("corrupt types of temporal entity {}: {err}", e.id))
+            })?;
             (types, created)
         }
         None => (Vec::new(), micros(e.created_at)),
@@ -268,10 +337,21 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
         "INSERT OR REPLACE INTO temporal_entities (tenant, id, types, created, modified, deleted) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
-    .and_then(|mut s| s.execute(params![tenant, e.id, text, created, micros(e.modified_at), e.deleted_at.map(micros)]))
+    .and_then(|mut s| {
+        s.execute(params![
+            tenant,
+            e.id,
+            text,
+            created,
+            micros(e.modified_at),
+            e.deleted_at.map(micros)
+        ])
+    })
     .map_err(sql_err)?;
     let mut ins = tx
-        .prepare_cached("INSERT OR IGNORE INTO temporal_entity_types (tenant, type, id) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT OR IGNORE INTO temporal_entity_types (tenant, type, id) VALUES (?1, ?2, ?3)",
+        )
         .map_err(sql_err)?;
     for t in &types {
         ins.execute(params![tenant, t, e.id]).map_err(sql_err)?;
@@ -279,7 +359,13 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
     Ok(())
 }
 
-fn series_id(tx: &Transaction<'_>, tenant: &str, entity: &str, attr: &str, ds: &str) -> Result<i64, StoreError> {
+fn series_id(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    entity: &str,
+    attr: &str,
+    ds: &str,
+) -> Result<i64, StoreError> {
     let found: Option<i64> = tx
         .prepare_cached(
             "SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2 AND attr = ?3 AND dataset_id = ?4",
@@ -289,9 +375,11 @@ fn series_id(tx: &Transaction<'_>, tenant: &str, entity: &str, attr: &str, ds: &
     if let Some(sid) = found {
         return Ok(sid);
     }
-    tx.prepare_cached("INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id) VALUES (?1, ?2, ?3, ?4)")
-        .and_then(|mut s| s.execute(params![tenant, entity, attr, ds]))
-        .map_err(sql_err)?;
+    tx.prepare_cached(
+        "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![tenant, entity, attr, ds]))
+    .map_err(sql_err)?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -336,7 +424,8 @@ fn micros(t: Timestamp) -> i64 {
 }
 
 fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
-    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError(format!("timestamp out of range: {us}")))
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| StoreError(format!("timestamp out of range: {us}")))
 }
 
 /// An NGSI-LD DateTime (RFC 3339; a missing offset is read as UTC).
@@ -344,7 +433,9 @@ fn parse_time(s: &str) -> Option<Timestamp> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
 }
 
 /// Read-only connections for queries (WAL lets them run beside the writer and see only
@@ -356,20 +447,29 @@ pub(crate) struct Readers {
 
 impl Readers {
     pub(crate) fn new(path: &Path) -> Self {
-        Self { path: path.to_owned(), idle: Mutex::new(Vec::new()) }
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let conn = match idle {
             Some(c) => c,
             None => {
                 let c = Connection::open_with_flags(
                     &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .map_err(sql_err)?;
-                c.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql_err)?;
+                c.busy_timeout(std::time::Duration::from_secs(5))
+                    .map_err(sql_err)?;
                 c
             }
         };
@@ -386,7 +486,10 @@ impl Readers {
 impl SqliteStore {
     async fn temporal_job(&self, tenant: &str, op: Op) -> Result<bool, StoreError> {
         let tenant = tenant.to_owned();
-        match self.submit(|reply| Job::Temporal { tenant, op, reply }).await? {
+        match self
+            .submit(|reply| Job::Temporal { tenant, op, reply })
+            .await?
+        {
             Reply::Flag(r) => r,
             _ => Err(StoreError("unexpected reply".into())),
         }
@@ -410,7 +513,12 @@ struct Series {
     dataset_id: Option<String>,
 }
 
-fn series_of(conn: &Connection, tenant: &str, entity_id: &str, attrs: Option<&[String]>) -> Result<Vec<Series>, StoreError> {
+fn series_of(
+    conn: &Connection,
+    tenant: &str,
+    entity_id: &str,
+    attrs: Option<&[String]>,
+) -> Result<Vec<Series>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT sid, attr, dataset_id FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2 \
@@ -420,7 +528,11 @@ fn series_of(conn: &Connection, tenant: &str, entity_id: &str, attrs: Option<&[S
     let rows = stmt
         .query_map(params![tenant, entity_id], |r| {
             let ds: String = r.get(2)?;
-            Ok(Series { sid: r.get(0)?, attr: r.get(1)?, dataset_id: (!ds.is_empty()).then_some(ds) })
+            Ok(Series {
+                sid: r.get(0)?,
+                attr: r.get(1)?,
+                dataset_id: (!ds.is_empty()).then_some(ds),
+            })
         })
         .map_err(sql_err)?;
     let mut out = Vec::new();
@@ -439,7 +551,14 @@ fn time_filter(f: &InstanceFilter, for_aggregation: bool) -> (&'static str, Stri
     let r = &f.range;
     let strict = r.from.is_some() || r.to.is_some() || f.last_n.is_some();
     let (col, mut cond) = match r.property {
-        TimeProperty::ObservedAt => ("ts", if strict { " AND observed IS NOT NULL".to_owned() } else { String::new() }),
+        TimeProperty::ObservedAt => (
+            "ts",
+            if strict {
+                " AND observed IS NOT NULL".to_owned()
+            } else {
+                String::new()
+            },
+        ),
         TimeProperty::CreatedAt => ("created", String::new()),
         TimeProperty::ModifiedAt => ("modified", String::new()),
         TimeProperty::DeletedAt => ("deleted", " AND deleted IS NOT NULL".to_owned()),
@@ -456,28 +575,40 @@ fn time_filter(f: &InstanceFilter, for_aggregation: bool) -> (&'static str, Stri
     (col, cond)
 }
 
-fn read_instances(conn: &Connection, tenant: &str, entity_id: &str, f: &InstanceFilter) -> Result<Vec<Instance>, StoreError> {
+fn read_instances(
+    conn: &Connection,
+    tenant: &str,
+    entity_id: &str,
+    f: &InstanceFilter,
+) -> Result<Vec<Instance>, StoreError> {
     let (col, cond) = time_filter(f, false);
     let sql = match f.last_n {
         Some(n) => format!(
             "SELECT instance_id, deleted, doc FROM attr_instances WHERE sid = ?1{cond} \
              ORDER BY {col} DESC, ts DESC, instance_id DESC LIMIT {n}"
         ),
-        None => format!("SELECT instance_id, deleted, doc FROM attr_instances WHERE sid = ?1{cond} ORDER BY {col}, ts, instance_id"),
+        None => format!(
+            "SELECT instance_id, deleted, doc FROM attr_instances WHERE sid = ?1{cond} ORDER BY {col}, ts, instance_id"
+        ),
     };
     let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
     let mut out = Vec::new();
     for s in series_of(conn, tenant, entity_id, f.attrs.as_deref())? {
         let rows = stmt
             .query_map(params![s.sid], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })
             .map_err(sql_err)?;
         let start = out.len();
         for row in rows {
             let (instance_id, deleted, doc) = row.map_err(sql_err)?;
-            let attribute: Attribute = serde_json::from_str(&doc)
-                .map_err(|e| StoreError(format!("corrupt attribute instance {instance_id}: {e}")))?;
+            let attribute: Attribute = serde_json::from_str(&doc).map_err(|e| {
+                StoreError(format!("corrupt attribute instance {instance_id}: {e}"))
+            })?;
             out.push(Instance {
                 entity_id: entity_id.to_owned(),
                 attr: s.attr.clone(),
@@ -510,7 +641,8 @@ struct Sums {
 }
 
 fn number(x: Option<f64>) -> Value {
-    x.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+    x.and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
 }
 
 impl Sums {
@@ -520,7 +652,11 @@ impl Sums {
             AggrMethod::DistinctCount => Value::from(self.distinct),
             AggrMethod::Sum => number(self.sum),
             AggrMethod::SumSq => number(self.sumsq),
-            AggrMethod::Avg => number(self.sum.filter(|_| self.n_num > 0).map(|s| s / self.n_num as f64)),
+            AggrMethod::Avg => number(
+                self.sum
+                    .filter(|_| self.n_num > 0)
+                    .map(|s| s / self.n_num as f64),
+            ),
             AggrMethod::StdDev => {
                 if self.n_num == 0 {
                     return Value::Null;
@@ -559,11 +695,17 @@ fn aggregate_entity(
         Some(from) => micros(from),
         None => {
             let mut stmt = conn
-                .prepare(&format!("SELECT {col} FROM attr_instances WHERE sid = ?1{cond} ORDER BY {col} LIMIT 1"))
+                .prepare(&format!(
+                    "SELECT {col} FROM attr_instances WHERE sid = ?1{cond} ORDER BY {col} LIMIT 1"
+                ))
                 .map_err(sql_err)?;
             let mut first: Option<i64> = None;
             for s in &series {
-                if let Some(t) = stmt.query_row(params![s.sid], |r| r.get::<_, i64>(0)).optional().map_err(sql_err)? {
+                if let Some(t) = stmt
+                    .query_row(params![s.sid], |r| r.get::<_, i64>(0))
+                    .optional()
+                    .map_err(sql_err)?
+                {
                     first = Some(first.map_or(t, |f| f.min(t)));
                 }
             }
@@ -577,12 +719,24 @@ fn aggregate_entity(
     let mut last: Option<i64> = None;
     // Only what the methods need is computed (placeholders keep the column positions).
     let wants = |ms: &[AggrMethod], expr: &'static str, none: &'static str| {
-        if ms.iter().any(|m| methods.contains(m)) { expr } else { none }
+        if ms.iter().any(|m| methods.contains(m)) {
+            expr
+        } else {
+            none
+        }
     };
-    let distinct = wants(&[AggrMethod::DistinctCount], "COUNT(DISTINCT COALESCE(txt, num))", "0");
+    let distinct = wants(
+        &[AggrMethod::DistinctCount],
+        "COUNT(DISTINCT COALESCE(txt, num))",
+        "0",
+    );
     let sum = wants(&[AggrMethod::Sum, AggrMethod::Avg], "SUM(num)", "NULL");
     let sumsq = wants(&[AggrMethod::SumSq], "SUM(num * num)", "NULL");
-    let shifted = wants(&[AggrMethod::StdDev], "TOTAL(num - ?2), TOTAL((num - ?2) * (num - ?2))", "?2, ?2");
+    let shifted = wants(
+        &[AggrMethod::StdDev],
+        "TOTAL(num - ?2), TOTAL((num - ?2) * (num - ?2))",
+        "?2, ?2",
+    );
     let min = wants(&[AggrMethod::Min], "MIN(num), MIN(txt)", "NULL, NULL");
     let max = wants(&[AggrMethod::Max], "MAX(num), MAX(txt)", "NULL, NULL");
     let stddev = methods.contains(&AggrMethod::StdDev);
@@ -600,7 +754,11 @@ fn aggregate_entity(
         .map_err(sql_err)?;
     for s in series {
         let shift: f64 = if stddev {
-            shift_stmt.query_row(params![s.sid], |r| r.get(0)).optional().map_err(sql_err)?.unwrap_or(0.0)
+            shift_stmt
+                .query_row(params![s.sid], |r| r.get(0))
+                .optional()
+                .map_err(sql_err)?
+                .unwrap_or(0.0)
         } else {
             0.0
         };
@@ -635,7 +793,11 @@ fn aggregate_entity(
                 None => (origin, origin),
             };
             let values = methods.iter().map(|m| (*m, sums.value(*m))).collect();
-            buckets.push(Bucket { start: from_micros(start)?, end: from_micros(end)?, values });
+            buckets.push(Bucket {
+                start: from_micros(start)?,
+                end: from_micros(end)?,
+                values,
+            });
         }
         if !buckets.is_empty() {
             out.insert((s.attr, s.dataset_id), buckets);
@@ -663,7 +825,9 @@ fn read_entities(
             .map_err(sql_err)?;
         let mut found = Vec::new();
         for t in types {
-            let rows = stmt.query_map(params![tenant, t], |r| r.get::<_, String>(0)).map_err(sql_err)?;
+            let rows = stmt
+                .query_map(params![tenant, t], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?;
             for r in rows {
                 found.push(r.map_err(sql_err)?);
             }
@@ -673,9 +837,10 @@ fn read_entities(
             None => found,
         });
     }
-    let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64, i64, Option<i64>)> {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-    };
+    let read =
+        |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64, i64, Option<i64>)> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        };
     let mut rows = Vec::new();
     match wanted {
         Some(mut ids) => {
@@ -687,7 +852,11 @@ fn read_entities(
                 )
                 .map_err(sql_err)?;
             for id in ids {
-                if let Some(r) = stmt.query_row(params![tenant, id], read).optional().map_err(sql_err)? {
+                if let Some(r) = stmt
+                    .query_row(params![tenant, id], read)
+                    .optional()
+                    .map_err(sql_err)?
+                {
                     rows.push(r);
                 }
             }
@@ -705,8 +874,8 @@ fn read_entities(
     }
     rows.into_iter()
         .map(|(id, types, created, modified, deleted)| {
-            let types: Vec<String> =
-                serde_json::from_str(&types).map_err(|e| StoreError(format!("corrupt types of temporal entity {id}: {e}")))?;
+            let types: Vec<String> = serde_json::from_str(&types)
+                .map_err(|e| StoreError(format!("corrupt types of temporal entity {id}: {e}")))?;
             Ok(EntityRecord {
                 id,
                 types,
@@ -720,11 +889,24 @@ fn read_entities(
 
 #[async_trait]
 impl TemporalStore for SqliteStore {
-    async fn record(&self, tenant: &str, entities: Vec<EntityRecord>, instances: Vec<Instance>) -> Result<(), StoreError> {
+    async fn record(
+        &self,
+        tenant: &str,
+        entities: Vec<EntityRecord>,
+        instances: Vec<Instance>,
+    ) -> Result<(), StoreError> {
         if entities.is_empty() && instances.is_empty() {
             return Ok(());
         }
-        self.temporal_job(tenant, Op::Record { entities, instances }).await.map(|_| ())
+        self.temporal_job(
+            tenant,
+            Op::Record {
+                entities,
+                instances,
+            },
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn entities(
@@ -736,12 +918,19 @@ impl TemporalStore for SqliteStore {
         let tenant = tenant.to_owned();
         let ids = ids.map(<[String]>::to_vec);
         let any_type = any_type.map(<[String]>::to_vec);
-        self.read(move |c| read_entities(c, &tenant, ids.as_deref(), any_type.as_deref())).await
+        self.read(move |c| read_entities(c, &tenant, ids.as_deref(), any_type.as_deref()))
+            .await
     }
 
-    async fn instances(&self, tenant: &str, entity_id: &str, f: &InstanceFilter) -> Result<Vec<Instance>, StoreError> {
+    async fn instances(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        f: &InstanceFilter,
+    ) -> Result<Vec<Instance>, StoreError> {
         let (tenant, entity_id, f) = (tenant.to_owned(), entity_id.to_owned(), f.clone());
-        self.read(move |c| read_instances(c, &tenant, &entity_id, &f)).await
+        self.read(move |c| read_instances(c, &tenant, &entity_id, &f))
+            .await
     }
 
     async fn aggregate(
@@ -758,12 +947,24 @@ impl TemporalStore for SqliteStore {
             Some(Some(_)) => None, // PT0S: the whole range
             Some(None) => return Err(StoreError("aggregation period too long".into())),
         };
-        let (tenant, entity_id, f, methods) = (tenant.to_owned(), entity_id.to_owned(), f.clone(), methods.to_vec());
-        self.read(move |c| aggregate_entity(c, &tenant, &entity_id, &f, &methods, period)).await
+        let (tenant, entity_id, f, methods) = (
+            tenant.to_owned(),
+            entity_id.to_owned(),
+            f.clone(),
+            methods.to_vec(),
+        );
+        self.read(move |c| aggregate_entity(c, &tenant, &entity_id, &f, &methods, period))
+            .await
     }
 
     async fn delete_entity(&self, tenant: &str, entity_id: &str) -> Result<bool, StoreError> {
-        self.temporal_job(tenant, Op::DeleteEntity { entity_id: entity_id.to_owned() }).await
+        self.temporal_job(
+            tenant,
+            Op::DeleteEntity {
+                entity_id: entity_id.to_owned(),
+            },
+        )
+        .await
     }
 
     async fn delete_attr(
@@ -783,7 +984,13 @@ impl TemporalStore for SqliteStore {
         self.temporal_job(tenant, op).await
     }
 
-    async fn delete_instance(&self, tenant: &str, entity_id: &str, attr: &str, instance_id: &str) -> Result<bool, StoreError> {
+    async fn delete_instance(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        attr: &str,
+        instance_id: &str,
+    ) -> Result<bool, StoreError> {
         let op = Op::DeleteInstance {
             entity_id: entity_id.to_owned(),
             attr: attr.to_owned(),

@@ -24,12 +24,27 @@ pub(crate) enum Reply {
 }
 
 pub(crate) enum Job {
-    Apply { tenant: String, changes: Vec<Change>, reply: oneshot::Sender<Reply> },
-    Reset { reply: oneshot::Sender<Reply> },
+    Apply {
+        tenant: String,
+        changes: Vec<Change>,
+        reply: oneshot::Sender<Reply>,
+    },
+    Reset {
+        reply: oneshot::Sender<Reply>,
+    },
     /// Sets (`Some`) or removes (`None`) a small document.
-    Meta { ns: String, key: String, value: Option<String>, reply: oneshot::Sender<Reply> },
+    Meta {
+        ns: String,
+        key: String,
+        value: Option<String>,
+        reply: oneshot::Sender<Reply>,
+    },
     /// A change to history; committed with the group, like `Apply`.
-    Temporal { tenant: String, op: temporal::Op, reply: oneshot::Sender<Reply> },
+    Temporal {
+        tenant: String,
+        op: temporal::Op,
+        reply: oneshot::Sender<Reply>,
+    },
 }
 
 type Key = (String, String);
@@ -49,14 +64,28 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
         let mut history = Vec::new();
         for job in group {
             match job {
-                Job::Apply { tenant, changes, reply } => applies.push((tenant, changes, reply)),
+                Job::Apply {
+                    tenant,
+                    changes,
+                    reply,
+                } => applies.push((tenant, changes, reply)),
                 Job::Temporal { tenant, op, reply } => history.push((tenant, op, reply)),
                 Job::Reset { reply } => {
-                    commit_group(&mut conn, &memory, std::mem::take(&mut applies), std::mem::take(&mut history));
+                    commit_group(
+                        &mut conn,
+                        &memory,
+                        std::mem::take(&mut applies),
+                        std::mem::take(&mut history),
+                    );
                     let r = reset(&mut conn, &memory);
                     let _ = reply.send(Reply::Done(r));
                 }
-                Job::Meta { ns, key, value, reply } => {
+                Job::Meta {
+                    ns,
+                    key,
+                    value,
+                    reply,
+                } => {
                     let r = meta(&conn, &memory, ns, key, value);
                     let _ = reply.send(Reply::Done(r));
                 }
@@ -82,13 +111,27 @@ fn reset(conn: &mut Connection, memory: &Memory) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn meta(conn: &Connection, memory: &Memory, ns: String, key: String, value: Option<String>) -> Result<(), StoreError> {
+fn meta(
+    conn: &Connection,
+    memory: &Memory,
+    ns: String,
+    key: String,
+    value: Option<String>,
+) -> Result<(), StoreError> {
     let err = |e: rusqlite::Error| StoreError(e.to_string());
     match &value {
         Some(v) => conn
-            .execute("INSERT OR REPLACE INTO meta (ns, key, value) VALUES (?1, ?2, ?3)", params![ns, key, v])
+            .execute(
+                "INSERT OR REPLACE INTO meta (ns, key, value) VALUES (?1, ?2, ?3)",
+                params![ns, key, v],
+            )
             .map_err(err)?,
-        None => conn.execute("DELETE FROM meta WHERE ns = ?1 AND key = ?2", params![ns, key]).map_err(err)?,
+        None => conn
+            .execute(
+                "DELETE FROM meta WHERE ns = ?1 AND key = ?2",
+                params![ns, key],
+            )
+            .map_err(err)?,
     };
     if let Ok(mut m) = memory.meta.write() {
         match value {
@@ -106,12 +149,18 @@ fn meta(conn: &Connection, memory: &Memory, ns: String, key: String, value: Opti
 type Pending = (String, Vec<Change>, oneshot::Sender<Reply>);
 type PendingHistory = (String, temporal::Op, oneshot::Sender<Reply>);
 
-fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>, history: Vec<PendingHistory>) {
+fn commit_group(
+    conn: &mut Connection,
+    memory: &Memory,
+    group: Vec<Pending>,
+    history: Vec<PendingHistory>,
+) {
     if group.is_empty() && history.is_empty() {
         return;
     }
     // Replies are set aside first so that every caller hears of a failed commit.
-    let (history, history_replies): (Vec<_>, Vec<_>) = history.into_iter().map(|(t, op, r)| ((t, op), r)).unzip();
+    let (history, history_replies): (Vec<_>, Vec<_>) =
+        history.into_iter().map(|(t, op, r)| ((t, op), r)).unzip();
     let mut history_outcomes = Vec::with_capacity(history.len());
     let mut overlay: HashMap<Key, Option<Arc<Entity>>> = HashMap::new();
     let mut new_tenants: Vec<String> = Vec::new();
@@ -122,9 +171,13 @@ fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>, his
         let tx = conn.transaction().map_err(err)?;
         {
             let mut upsert = tx
-                .prepare_cached("INSERT OR REPLACE INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(err)?;
-            let mut delete = tx.prepare_cached("DELETE FROM entities WHERE tenant = ?1 AND id = ?2").map_err(err)?;
+            let mut delete = tx
+                .prepare_cached("DELETE FROM entities WHERE tenant = ?1 AND id = ?2")
+                .map_err(err)?;
             for (tenant, changes, reply) in group {
                 let mut results = Vec::with_capacity(changes.len());
                 for change in changes {
@@ -134,23 +187,33 @@ fn commit_group(conn: &mut Connection, memory: &Memory, group: Vec<Pending>, his
                         None => memory.get(&tenant, &change.id),
                     };
                     let mutate = change.mutate;
-                    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| mutate(before.as_deref())))
-                        .unwrap_or_else(|_| Err(BrokerError::internal("a change panicked")));
+                    let outcome =
+                        std::panic::catch_unwind(AssertUnwindSafe(|| mutate(before.as_deref())))
+                            .unwrap_or_else(|_| Err(BrokerError::internal("a change panicked")));
                     match outcome {
                         Ok(Some(mut next)) => {
                             next.id = change.id.clone();
-                            let doc = serde_json::to_string(&next).map_err(|e| StoreError(e.to_string()))?;
-                            upsert.execute(params![tenant, change.id, doc]).map_err(err)?;
+                            let doc = serde_json::to_string(&next)
+                                .map_err(|e| StoreError(e.to_string()))?;
+                            upsert
+                                .execute(params![tenant, change.id, doc])
+                                .map_err(err)?;
                             let after = Arc::new(next);
                             overlay.insert(key, Some(after.clone()));
-                            results.push(Ok(Applied { before, after: Some(after) }));
+                            results.push(Ok(Applied {
+                                before,
+                                after: Some(after),
+                            }));
                         }
                         Ok(None) => {
                             if before.is_some() {
                                 delete.execute(params![tenant, change.id]).map_err(err)?;
                             }
                             overlay.insert(key, None);
-                            results.push(Ok(Applied { before, after: None }));
+                            results.push(Ok(Applied {
+                                before,
+                                after: None,
+                            }));
                         }
                         Err(e) => results.push(Err(e)),
                     }

@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use broker::model::{AttrKind, Attribute, Timestamp};
 use broker::store::EntityStore;
-use broker::temporal::{AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty, TimeRange};
+use broker::temporal::{
+    AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty,
+    TimeRange,
+};
 use serde_json::{Value, json};
 use store_sqlite::{Durability, SqliteStore};
 
@@ -23,7 +26,9 @@ const DS2: &str = "urn:ngsi-ld:Dataset:2";
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 fn t(s: &str) -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc)
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
 }
 
 fn open(path: &Path) -> SqliteStore {
@@ -49,7 +54,10 @@ fn obs(entity: &str, name: &str, value: Value, observed: &str, ds: Option<&str>)
     Instance {
         entity_id: entity.to_owned(),
         attr: name.to_owned(),
-        instance_id: format!("urn:ngsi-ld:AttributeInstance:{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        instance_id: format!(
+            "urn:ngsi-ld:AttributeInstance:{}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ),
         attribute: attr(value, Some(observed), ds, observed),
         deleted_at: None,
     }
@@ -68,7 +76,11 @@ fn entity(id: &str, types: &[&str], created: &str) -> EntityRecord {
 fn filter(from: Option<&str>, to: Option<&str>) -> InstanceFilter {
     InstanceFilter {
         attrs: None,
-        range: TimeRange { property: TimeProperty::ObservedAt, from: from.map(t), to: to.map(t) },
+        range: TimeRange {
+            property: TimeProperty::ObservedAt,
+            from: from.map(t),
+            to: to.map(t),
+        },
         last_n: None,
     }
 }
@@ -78,7 +90,9 @@ fn key(name: &str, ds: Option<&str>) -> (String, Option<String>) {
 }
 
 fn num(b: &Bucket, m: AggrMethod) -> f64 {
-    b.values[&m].as_f64().unwrap_or_else(|| panic!("{m:?} is {:?}", b.values[&m]))
+    b.values[&m]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{m:?} is {:?}", b.values[&m]))
 }
 
 fn close(a: f64, b: f64) {
@@ -107,7 +121,11 @@ async fn seed(store: &SqliteStore) {
     store
         .record(
             T,
-            vec![entity(CAR, &["https://example.org/Vehicle"], "2020-08-01T09:00:00Z")],
+            vec![entity(
+                CAR,
+                &["https://example.org/Vehicle"],
+                "2020-08-01T09:00:00Z",
+            )],
             vec![
                 obs(CAR, SPEED, json!(1), &d("10:00:00"), None),
                 obs(CAR, SPEED, json!(2), &d("10:20:00"), None),
@@ -129,14 +147,23 @@ async fn hourly_aggregates_match_hand_computed_values_with_gaps_and_datasets() {
     let store = open(&dir.path().join("q.db"));
     seed(&store).await;
     let f = filter(Some("2020-08-01T10:00:00Z"), None);
-    let out = store.aggregate(T, CAR, &f, &ALL, Some(chrono::Duration::hours(1))).await.unwrap();
+    let out = store
+        .aggregate(T, CAR, &f, &ALL, Some(chrono::Duration::hours(1)))
+        .await
+        .unwrap();
     assert_eq!(out.len(), 2);
 
     let def = &out[&key(SPEED, None)];
     // 11:00-12:00 has no data: omitted.
     assert_eq!(def.len(), 2);
-    assert_eq!((def[0].start, def[0].end), (t("2020-08-01T10:00:00Z"), t("2020-08-01T11:00:00Z")));
-    assert_eq!((def[1].start, def[1].end), (t("2020-08-01T12:00:00Z"), t("2020-08-01T13:00:00Z")));
+    assert_eq!(
+        (def[0].start, def[0].end),
+        (t("2020-08-01T10:00:00Z"), t("2020-08-01T11:00:00Z"))
+    );
+    assert_eq!(
+        (def[1].start, def[1].end),
+        (t("2020-08-01T12:00:00Z"), t("2020-08-01T13:00:00Z"))
+    );
     let b = &def[0];
     assert_eq!(b.values[&AggrMethod::TotalCount], json!(3));
     assert_eq!(b.values[&AggrMethod::DistinctCount], json!(3));
@@ -167,21 +194,42 @@ async fn hourly_aggregates_match_hand_computed_values_with_gaps_and_datasets() {
 
     // Whole range (no period): one bucket per series, only the requested methods.
     let f = filter(Some("2020-08-01T10:00:00Z"), Some("2020-08-02T00:00:00Z"));
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::Avg, AggrMethod::TotalCount], None).await.unwrap();
+    let out = store
+        .aggregate(T, CAR, &f, &[AggrMethod::Avg, AggrMethod::TotalCount], None)
+        .await
+        .unwrap();
     let b = &out[&key(SPEED, None)];
     assert_eq!(b.len(), 1);
-    assert_eq!((b[0].start, b[0].end), (t("2020-08-01T10:00:00Z"), t("2020-08-02T00:00:00Z")));
+    assert_eq!(
+        (b[0].start, b[0].end),
+        (t("2020-08-01T10:00:00Z"), t("2020-08-02T00:00:00Z"))
+    );
     assert_eq!(b[0].values.len(), 2);
     close(num(&b[0], AggrMethod::Avg), 36.0 / 5.0);
     assert_eq!(b[0].values[&AggrMethod::TotalCount], json!(5));
     // PT0S means the same.
-    let zero = store.aggregate(T, CAR, &f, &[AggrMethod::Avg, AggrMethod::TotalCount], Some(chrono::Duration::zero())).await.unwrap();
+    let zero = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::Avg, AggrMethod::TotalCount],
+            Some(chrono::Duration::zero()),
+        )
+        .await
+        .unwrap();
     assert_eq!(zero, out);
 
     // Only some attributes.
     let mut f = filter(None, None);
     f.attrs = Some(vec![FUEL.to_owned()]);
-    assert!(store.aggregate(T, CAR, &f, &ALL, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .aggregate(T, CAR, &f, &ALL, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -205,11 +253,32 @@ async fn origin_is_the_first_instance_of_the_entity_without_a_range() {
         )
         .await
         .unwrap();
-    for f in [filter(None, None), filter(Some("2020-01-01T12:03:00Z"), None)] {
-        let out = store.aggregate(T, CAR, &f, &[AggrMethod::Avg], Some(chrono::Duration::hours(1))).await.unwrap();
-        let speed: Vec<_> = out[&key(SPEED, None)].iter().map(|b| (b.start, b.end, num(b, AggrMethod::Avg))).collect();
-        assert_eq!(speed, vec![(t("2020-08-01T12:03:00Z"), t("2020-08-01T13:03:00Z"), 100.0)]);
-        let fuel: Vec<_> = out[&key(FUEL, None)].iter().map(|b| (b.start, num(b, AggrMethod::Avg))).collect();
+    for f in [
+        filter(None, None),
+        filter(Some("2020-01-01T12:03:00Z"), None),
+    ] {
+        let out = store
+            .aggregate(
+                T,
+                CAR,
+                &f,
+                &[AggrMethod::Avg],
+                Some(chrono::Duration::hours(1)),
+            )
+            .await
+            .unwrap();
+        let speed: Vec<_> = out[&key(SPEED, None)]
+            .iter()
+            .map(|b| (b.start, b.end, num(b, AggrMethod::Avg)))
+            .collect();
+        assert_eq!(
+            speed,
+            vec![(t("2020-08-01T12:03:00Z"), t("2020-08-01T13:03:00Z"), 100.0)]
+        );
+        let fuel: Vec<_> = out[&key(FUEL, None)]
+            .iter()
+            .map(|b| (b.start, num(b, AggrMethod::Avg)))
+            .collect();
         assert_eq!(
             fuel,
             vec![
@@ -219,19 +288,43 @@ async fn origin_is_the_first_instance_of_the_entity_without_a_range() {
             ]
         );
         let out = store
-            .aggregate(T, CAR, &f, &[AggrMethod::Min, AggrMethod::Max], Some(chrono::Duration::days(1)))
+            .aggregate(
+                T,
+                CAR,
+                &f,
+                &[AggrMethod::Min, AggrMethod::Max],
+                Some(chrono::Duration::days(1)),
+            )
             .await
             .unwrap();
         let b = &out[&key(FUEL, None)];
-        assert_eq!((b.len(), b[0].start, b[0].end), (1, t("2020-08-01T12:03:00Z"), t("2020-08-02T12:03:00Z")));
-        assert_eq!((num(&b[0], AggrMethod::Min), num(&b[0], AggrMethod::Max)), (40.0, 67.0));
+        assert_eq!(
+            (b.len(), b[0].start, b[0].end),
+            (1, t("2020-08-01T12:03:00Z"), t("2020-08-02T12:03:00Z"))
+        );
+        assert_eq!(
+            (num(&b[0], AggrMethod::Min), num(&b[0], AggrMethod::Max)),
+            (40.0, 67.0)
+        );
     }
     // Without a range, origin is the earliest instance of the selected attributes.
     let mut f = filter(None, None);
     f.attrs = Some(vec![FUEL.to_owned()]);
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::TotalCount], Some(chrono::Duration::minutes(90))).await.unwrap();
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::TotalCount],
+            Some(chrono::Duration::minutes(90)),
+        )
+        .await
+        .unwrap();
     let starts: Vec<_> = out[&key(FUEL, None)].iter().map(|b| b.start).collect();
-    assert_eq!(starts, vec![t("2020-08-01T12:03:00Z"), t("2020-08-01T13:33:00Z")]);
+    assert_eq!(
+        starts,
+        vec![t("2020-08-01T12:03:00Z"), t("2020-08-01T13:33:00Z")]
+    );
 }
 
 #[tokio::test]
@@ -251,8 +344,20 @@ async fn periods_cross_day_boundaries() {
         .await
         .unwrap();
     let f = filter(Some("2020-08-01T12:00:00Z"), None);
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::Sum], Some(chrono::Duration::days(1))).await.unwrap();
-    let got: Vec<_> = out[&key(SPEED, None)].iter().map(|b| (b.start, b.end, num(b, AggrMethod::Sum))).collect();
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::Sum],
+            Some(chrono::Duration::days(1)),
+        )
+        .await
+        .unwrap();
+    let got: Vec<_> = out[&key(SPEED, None)]
+        .iter()
+        .map(|b| (b.start, b.end, num(b, AggrMethod::Sum)))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -260,8 +365,20 @@ async fn periods_cross_day_boundaries() {
             (t("2020-08-02T12:00:00Z"), t("2020-08-03T12:00:00Z"), 1.0)
         ]
     );
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::Sum], Some(chrono::Duration::hours(1))).await.unwrap();
-    let got: Vec<_> = out[&key(SPEED, None)].iter().map(|b| (b.start, num(b, AggrMethod::Sum))).collect();
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::Sum],
+            Some(chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let got: Vec<_> = out[&key(SPEED, None)]
+        .iter()
+        .map(|b| (b.start, num(b, AggrMethod::Sum)))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -272,8 +389,20 @@ async fn periods_cross_day_boundaries() {
     );
     // A bucket boundary exactly at an instance: half-open, the instance starts the next one.
     let f = filter(Some("2020-08-01T23:30:00Z"), None);
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::TotalCount], Some(chrono::Duration::hours(1))).await.unwrap();
-    let got: Vec<_> = out[&key(SPEED, None)].iter().map(|b| (b.start, b.values[&AggrMethod::TotalCount].clone())).collect();
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::TotalCount],
+            Some(chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let got: Vec<_> = out[&key(SPEED, None)]
+        .iter()
+        .map(|b| (b.start, b.values[&AggrMethod::TotalCount].clone()))
+        .collect();
     assert_eq!(
         got,
         vec![
@@ -309,13 +438,21 @@ async fn text_booleans_and_large_values() {
         )
         .await
         .unwrap();
-    let out = store.aggregate(T, CAR, &filter(None, None), &ALL, None).await.unwrap();
+    let out = store
+        .aggregate(T, CAR, &filter(None, None), &ALL, None)
+        .await
+        .unwrap();
     let s = &out[&key(status, None)][0].values;
     assert_eq!(s[&AggrMethod::Min], json!("moving"));
     assert_eq!(s[&AggrMethod::Max], json!("parked"));
     assert_eq!(s[&AggrMethod::DistinctCount], json!(2));
     assert_eq!(s[&AggrMethod::TotalCount], json!(3));
-    for m in [AggrMethod::Sum, AggrMethod::Avg, AggrMethod::StdDev, AggrMethod::SumSq] {
+    for m in [
+        AggrMethod::Sum,
+        AggrMethod::Avg,
+        AggrMethod::StdDev,
+        AggrMethod::SumSq,
+    ] {
         assert_eq!(s[&m], Value::Null, "{m:?}");
     }
     let b = &out[&key(on, None)][0];
@@ -323,7 +460,10 @@ async fn text_booleans_and_large_values() {
     assert_eq!(b.values[&AggrMethod::DistinctCount], json!(2));
     let b = &out[&key(big, None)][0];
     // Without a range and a period: from the first to the last instance.
-    assert_eq!((b.start, b.end), (t("2020-08-01T10:00:00Z"), t("2020-08-01T10:02:00Z")));
+    assert_eq!(
+        (b.start, b.end),
+        (t("2020-08-01T10:00:00Z"), t("2020-08-01T10:02:00Z"))
+    );
     close(num(b, AggrMethod::StdDev), (2.0f64 / 3.0).sqrt());
     close(num(b, AggrMethod::Avg), 1e9 + 2.0);
 }
@@ -337,24 +477,61 @@ async fn ranges_last_n_and_order() {
     let mut late = obs(CAR, SPEED, json!(0), "2020-08-01T09:00:00Z", None);
     late.attribute.observed_at = None;
     store
-        .record(T, vec![], vec![obs(CAR, SPEED, json!(-1), "2020-08-01T09:30:00Z", None), late])
+        .record(
+            T,
+            vec![],
+            vec![
+                obs(CAR, SPEED, json!(-1), "2020-08-01T09:30:00Z", None),
+                late,
+            ],
+        )
         .await
         .unwrap();
 
     // All: by attribute, datasetId (default first), time; the instance without observedAt at its creation time.
     let all = store.instances(T, CAR, &filter(None, None)).await.unwrap();
-    assert_eq!(values(&all), [json!(0), json!(-1), json!(1), json!(2), json!(3), json!(10), json!(20.0), json!(100), json!(100), json!(7)]);
+    assert_eq!(
+        values(&all),
+        [
+            json!(0),
+            json!(-1),
+            json!(1),
+            json!(2),
+            json!(3),
+            json!(10),
+            json!(20.0),
+            json!(100),
+            json!(100),
+            json!(7)
+        ]
+    );
     assert_eq!(all[9].dataset_id(), Some(DS2));
     assert!(all.iter().all(|i| i.entity_id == CAR && i.attr == SPEED));
 
     // before: [.., to)
-    let v = store.instances(T, CAR, &filter(None, Some("2020-08-01T10:30:00Z"))).await.unwrap();
+    let v = store
+        .instances(T, CAR, &filter(None, Some("2020-08-01T10:30:00Z")))
+        .await
+        .unwrap();
     assert_eq!(values(&v), [json!(-1), json!(1), json!(2)]);
     // after: [from, ..)
-    let v = store.instances(T, CAR, &filter(Some("2020-08-01T10:40:00Z"), None)).await.unwrap();
-    assert_eq!(values(&v), [json!(3), json!(10), json!(20.0), json!(100), json!(7)]);
+    let v = store
+        .instances(T, CAR, &filter(Some("2020-08-01T10:40:00Z"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        values(&v),
+        [json!(3), json!(10), json!(20.0), json!(100), json!(7)]
+    );
     // between: [from, to)
-    let v = store.instances(T, CAR, &filter(Some("2020-08-01T10:20:00Z"), Some("2020-08-01T10:45:00Z"))).await.unwrap();
+    let v = store
+        .instances(
+            T,
+            CAR,
+            &filter(Some("2020-08-01T10:20:00Z"), Some("2020-08-01T10:45:00Z")),
+        )
+        .await
+        .unwrap();
     assert_eq!(values(&v), [json!(2), json!(3), json!(100)]);
 
     // lastN per series, ascending; instances without observedAt do not count.
@@ -372,11 +549,26 @@ async fn ranges_last_n_and_order() {
     // createdAt: the instance without observedAt was created at 09:00.
     let mut f = filter(Some("2020-08-01T08:00:00Z"), Some("2020-08-01T09:15:00Z"));
     f.range.property = TimeProperty::CreatedAt;
-    assert_eq!(values(&store.instances(T, CAR, &f).await.unwrap()), [json!(0)]);
+    assert_eq!(
+        values(&store.instances(T, CAR, &f).await.unwrap()),
+        [json!(0)]
+    );
 
     // Unknown entity or tenant: nothing.
-    assert!(store.instances(T, "urn:x", &filter(None, None)).await.unwrap().is_empty());
-    assert!(store.instances("other", CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, "urn:x", &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .instances("other", CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -385,43 +577,117 @@ async fn deletes_modify_and_deletion_records() {
     let store = open(&dir.path().join("q.db"));
     seed(&store).await;
     let all = store.instances(T, CAR, &filter(None, None)).await.unwrap();
-    let three = all.iter().find(|i| i.attribute.value == json!(3)).unwrap().clone();
+    let three = all
+        .iter()
+        .find(|i| i.attribute.value == json!(3))
+        .unwrap()
+        .clone();
 
     // Modify: new value and a new observedAt (moves it in time).
     let mut new = three.attribute.clone();
     new.value = json!(30);
     new.observed_at = Some("2020-08-01T12:30:00Z".into());
-    assert!(store.modify_instance(T, CAR, SPEED, &three.instance_id, new).await.unwrap());
-    assert!(!store.modify_instance(T, CAR, FUEL, &three.instance_id, three.attribute.clone()).await.unwrap());
+    assert!(
+        store
+            .modify_instance(T, CAR, SPEED, &three.instance_id, new)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .modify_instance(T, CAR, FUEL, &three.instance_id, three.attribute.clone())
+            .await
+            .unwrap()
+    );
     let f = filter(Some("2020-08-01T10:00:00Z"), None);
-    let out = store.aggregate(T, CAR, &f, &[AggrMethod::Sum], Some(chrono::Duration::hours(1))).await.unwrap();
-    let sums: Vec<f64> = out[&key(SPEED, None)].iter().map(|b| num(b, AggrMethod::Sum)).collect();
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::Sum],
+            Some(chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let sums: Vec<f64> = out[&key(SPEED, None)]
+        .iter()
+        .map(|b| num(b, AggrMethod::Sum))
+        .collect();
     assert_eq!(sums, [3.0, 60.0]);
     let v = store.instances(T, CAR, &filter(None, None)).await.unwrap();
-    let moved = v.iter().find(|i| i.instance_id == three.instance_id).unwrap();
+    let moved = v
+        .iter()
+        .find(|i| i.instance_id == three.instance_id)
+        .unwrap();
     assert_eq!(moved.attribute.value, json!(30));
 
     // Delete one instance.
-    assert!(store.delete_instance(T, CAR, SPEED, &three.instance_id).await.unwrap());
-    assert!(!store.delete_instance(T, CAR, SPEED, &three.instance_id).await.unwrap());
-    assert_eq!(store.instances(T, CAR, &filter(None, None)).await.unwrap().len(), 7);
+    assert!(
+        store
+            .delete_instance(T, CAR, SPEED, &three.instance_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_instance(T, CAR, SPEED, &three.instance_id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .len(),
+        7
+    );
 
     // Delete one datasetId, then the default one.
-    assert!(store.delete_attr(T, CAR, SPEED, Some(DS2), false).await.unwrap());
-    assert!(!store.delete_attr(T, CAR, SPEED, Some(DS2), false).await.unwrap());
+    assert!(
+        store
+            .delete_attr(T, CAR, SPEED, Some(DS2), false)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_attr(T, CAR, SPEED, Some(DS2), false)
+            .await
+            .unwrap()
+    );
     let v = store.instances(T, CAR, &filter(None, None)).await.unwrap();
     assert_eq!(values(&v), [json!(1), json!(2), json!(10), json!(20.0)]);
     assert!(store.delete_attr(T, CAR, SPEED, None, false).await.unwrap());
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Deletion records: kept as instances, not aggregated, selected by deletedAt.
     seed(&store).await;
-    let mut gone = obs(CAR, SPEED, json!("urn:ngsi-ld:null"), "2020-08-01T10:50:00Z", None);
+    let mut gone = obs(
+        CAR,
+        SPEED,
+        json!("urn:ngsi-ld:null"),
+        "2020-08-01T10:50:00Z",
+        None,
+    );
     gone.attribute.observed_at = None;
     gone.deleted_at = Some(t("2020-08-01T13:00:00Z"));
     store.record(T, vec![], vec![gone.clone()]).await.unwrap();
-    let out = store.aggregate(T, CAR, &filter(None, None), &[AggrMethod::TotalCount], None).await.unwrap();
-    assert_eq!(out[&key(SPEED, None)][0].values[&AggrMethod::TotalCount], json!(5));
+    let out = store
+        .aggregate(T, CAR, &filter(None, None), &[AggrMethod::TotalCount], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        out[&key(SPEED, None)][0].values[&AggrMethod::TotalCount],
+        json!(5)
+    );
     let mut f = filter(Some("2020-08-01T12:00:00Z"), None);
     f.range.property = TimeProperty::DeletedAt;
     let v = store.instances(T, CAR, &f).await.unwrap();
@@ -431,11 +697,23 @@ async fn deletes_modify_and_deletion_records() {
 
     // All datasetIds at once, then the whole entity.
     assert!(store.delete_attr(T, CAR, SPEED, None, true).await.unwrap());
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     seed(&store).await;
     assert!(store.delete_entity(T, CAR).await.unwrap());
     assert!(!store.delete_entity(T, CAR).await.unwrap());
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.entities(T, None, None).await.unwrap().is_empty());
 }
 
@@ -447,7 +725,10 @@ async fn entities_by_id_and_type_and_tenant() {
     store
         .record(
             T,
-            vec![entity(a, &["https://e/A"], "2020-01-01T00:00:00Z"), entity(b, &["https://e/B"], "2020-01-02T00:00:00Z")],
+            vec![
+                entity(a, &["https://e/A"], "2020-01-01T00:00:00Z"),
+                entity(b, &["https://e/B"], "2020-01-02T00:00:00Z"),
+            ],
             vec![],
         )
         .await
@@ -456,10 +737,20 @@ async fn entities_by_id_and_type_and_tenant() {
     let mut again = entity(a, &["https://e/C"], "2020-03-01T00:00:00Z");
     again.deleted_at = Some(t("2020-03-02T00:00:00Z"));
     store.record(T, vec![again], vec![]).await.unwrap();
-    store.record("other", vec![entity(a, &["https://e/A"], "2020-01-01T00:00:00Z")], vec![]).await.unwrap();
+    store
+        .record(
+            "other",
+            vec![entity(a, &["https://e/A"], "2020-01-01T00:00:00Z")],
+            vec![],
+        )
+        .await
+        .unwrap();
 
     let all = store.entities(T, None, None).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), [a, b]);
+    assert_eq!(
+        all.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        [a, b]
+    );
     assert_eq!(all[0].types, ["https://e/A", "https://e/C"]);
     assert_eq!(all[0].created_at, t("2020-01-01T00:00:00Z"));
     assert_eq!(all[0].modified_at, t("2020-03-01T00:00:00Z"));
@@ -469,7 +760,13 @@ async fn entities_by_id_and_type_and_tenant() {
         let store = store.clone();
         async move {
             let types: Vec<String> = types.iter().map(|s| (*s).to_owned()).collect();
-            store.entities(T, None, Some(&types)).await.unwrap().into_iter().map(|e| e.id).collect::<Vec<_>>()
+            store
+                .entities(T, None, Some(&types))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
         }
     };
     assert_eq!(by_type(&["https://e/C"]).await, [a]);
@@ -478,7 +775,13 @@ async fn entities_by_id_and_type_and_tenant() {
     let ids = vec![b.to_owned(), "urn:none".to_owned()];
     assert_eq!(store.entities(T, Some(&ids), None).await.unwrap().len(), 1);
     let types = vec!["https://e/A".to_owned()];
-    assert!(store.entities(T, Some(&ids), Some(&types)).await.unwrap().is_empty());
+    assert!(
+        store
+            .entities(T, Some(&ids), Some(&types))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.entities("other", None, None).await.unwrap().len(), 1);
 }
 
@@ -491,27 +794,79 @@ async fn history_survives_reopening_and_reset_clears_it() {
         seed(&store).await;
     }
     let store = open(&path);
-    assert_eq!(store.instances(T, CAR, &filter(None, None)).await.unwrap().len(), 8);
+    assert_eq!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
     assert_eq!(store.entities(T, None, None).await.unwrap().len(), 1);
-    let out = store.aggregate(T, CAR, &filter(None, None), &[AggrMethod::Sum], None).await.unwrap();
+    let out = store
+        .aggregate(T, CAR, &filter(None, None), &[AggrMethod::Sum], None)
+        .await
+        .unwrap();
     close(num(&out[&key(SPEED, Some(DS2))][0], AggrMethod::Sum), 207.0);
 
     // A duplicate instance id fails that record only.
-    let dup = store.instances(T, CAR, &filter(None, None)).await.unwrap().remove(0);
-    assert!(store.record(T, vec![entity("urn:y", &["https://e/Y"], "2020-01-01T00:00:00Z")], vec![dup]).await.is_err());
-    assert_eq!(store.entities(T, None, None).await.unwrap().len(), 1, "the failed record left nothing behind");
+    let dup = store
+        .instances(T, CAR, &filter(None, None))
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        store
+            .record(
+                T,
+                vec![entity("urn:y", &["https://e/Y"], "2020-01-01T00:00:00Z")],
+                vec![dup]
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store.entities(T, None, None).await.unwrap().len(),
+        1,
+        "the failed record left nothing behind"
+    );
     seed(&store).await;
-    assert_eq!(store.instances(T, CAR, &filter(None, None)).await.unwrap().len(), 16);
+    assert_eq!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .len(),
+        16
+    );
 
     TemporalStore::reset(&store).await.unwrap();
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     seed(&store).await;
     EntityStore::reset(&store).await.unwrap();
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.entities(T, None, None).await.unwrap().is_empty());
     drop(store);
     let store = open(&path);
-    assert!(store.instances(T, CAR, &filter(None, None)).await.unwrap().is_empty());
+    assert!(
+        store
+            .instances(T, CAR, &filter(None, None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -535,7 +890,16 @@ async fn concurrent_records_share_commits() {
     }
     for s in 0..8 {
         let id = format!("urn:ngsi-ld:Sensor:{s}");
-        let out = store.aggregate(T, &id, &filter(None, None), &[AggrMethod::Sum, AggrMethod::TotalCount], None).await.unwrap();
+        let out = store
+            .aggregate(
+                T,
+                &id,
+                &filter(None, None),
+                &[AggrMethod::Sum, AggrMethod::TotalCount],
+                None,
+            )
+            .await
+            .unwrap();
         let b = &out[&key(SPEED, None)][0];
         assert_eq!(b.values[&AggrMethod::TotalCount], json!(50));
         close(num(b, AggrMethod::Sum), (0..50).sum::<i32>().into());

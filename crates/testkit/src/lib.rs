@@ -49,7 +49,9 @@ impl Resp {
     /// (the last segment of the type URI).
     pub fn assert_problem(&self, status: u16, kind: &str) {
         assert_eq!(self.status.as_u16(), status, "status of {:?}", self.body);
-        let t = self.body["type"].as_str().unwrap_or_else(|| panic!("no ProblemDetails: {:?}", self.body));
+        let t = self.body["type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ProblemDetails: {:?}", self.body));
         assert!(t.ends_with(kind), "expected {kind}, got {t}");
         assert_eq!(self.body["status"], status);
         assert!(self.body["title"].is_string());
@@ -79,7 +81,12 @@ pub async fn spawn_with(tune: impl FnOnce(&mut FileConfig)) -> TestApp {
     tokio::spawn(app.run(async move {
         let _ = rx.await;
     }));
-    TestApp { base, client: reqwest::Client::new(), stop: Some(tx), dir }
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        dir,
+    }
 }
 
 impl Drop for TestApp {
@@ -99,7 +106,9 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<(&str, Vec<u8>)>,
     ) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -111,7 +120,11 @@ impl TestApp {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// GET with extra headers.
@@ -126,7 +139,13 @@ impl TestApp {
 
     /// A JSON body (`application/json`) with `method`.
     pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Resp {
-        self.request(method, path, &[], Some(("application/json", serde_json::to_vec(body).unwrap()))).await
+        self.request(
+            method,
+            path,
+            &[],
+            Some(("application/json", serde_json::to_vec(body).unwrap())),
+        )
+        .await
     }
 
     /// POST application/json.
@@ -151,6 +170,12 @@ impl TestApp {
 
     /// POST application/ld+json.
     pub async fn post_ld(&self, path: &str, body: &Value) -> Resp {
-        self.request(Method::POST, path, &[], Some(("application/ld+json", serde_json::to_vec(body).unwrap()))).await
+        self.request(
+            Method::POST,
+            path,
+            &[],
+            Some(("application/ld+json", serde_json::to_vec(body).unwrap())),
+        )
+        .await
     }
 }

@@ -35,9 +35,13 @@ async fn every_documented_operation_is_served() {
             .replace("{instance}", "urn:ngsi-ld:AttributeInstance:1");
         for method in ops.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let body = matches!(m, Method::POST | Method::PUT | Method::PATCH).then(|| ("application/json", b"{}".to_vec()));
+            let body = matches!(m, Method::POST | Method::PUT | Method::PATCH)
+                .then(|| ("application/json", b"{}".to_vec()));
             let r = app.request(m.clone(), &concrete, &[], body).await;
-            assert_ne!(r.status, 405, "{method} {path} is documented but not routed");
+            assert_ne!(
+                r.status, 405,
+                "{method} {path} is documented but not routed"
+            );
             let routerless = r.status == 404 && r.body["detail"] == "no such resource";
             assert!(!routerless, "{method} {path} is documented but not routed");
             checked += 1;
@@ -49,7 +53,11 @@ async fn every_documented_operation_is_served() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_problem_details() {
     let app = spawn().await;
-    app.get("/ngsi-ld/v1/nothing").await.assert_problem(404, "ResourceNotFound");
-    let r = app.request(Method::DELETE, "/ngsi-ld/v1/types", &[], None).await;
+    app.get("/ngsi-ld/v1/nothing")
+        .await
+        .assert_problem(404, "ResourceNotFound");
+    let r = app
+        .request(Method::DELETE, "/ngsi-ld/v1/types", &[], None)
+        .await;
     r.assert_problem(405, "MethodNotAllowed");
 }

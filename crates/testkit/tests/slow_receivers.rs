@@ -23,7 +23,9 @@ async fn fast_receiver() -> (String, Arrivals) {
         }
         "ok"
     }
-    let app = axum::Router::new().route("/n", axum::routing::post(take)).with_state(got.clone());
+    let app = axum::Router::new()
+        .route("/n", axum::routing::post(take))
+        .with_state(got.clone());
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/n", l.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
@@ -53,7 +55,12 @@ async fn subscribe(app: &TestApp, tenant: &str, uri: &str) {
     let body = json!({"type": "Subscription", "entities": [{"type": "Meter"}],
                       "notification": {"format": "keyValues", "endpoint": {"uri": uri}}});
     let r = app
-        .request(reqwest::Method::POST, "/ngsi-ld/v1/subscriptions", &[("NGSILD-Tenant", tenant)], Some(("application/json", serde_json::to_vec(&body).unwrap())))
+        .request(
+            reqwest::Method::POST,
+            "/ngsi-ld/v1/subscriptions",
+            &[("NGSILD-Tenant", tenant)],
+            Some(("application/json", serde_json::to_vec(&body).unwrap())),
+        )
         .await;
     assert_eq!(r.status, 201);
 }
@@ -66,7 +73,12 @@ async fn run(app: &TestApp, tenant: &str, fast: &[Arrivals], n: i64) -> (f64, Ve
     for v in 0..n {
         let body = json!([{"id": "urn:ngsi-ld:Meter:1", "type": "Meter", "v": {"type": "Property", "value": v}}]);
         let r = app
-            .request(reqwest::Method::POST, "/ngsi-ld/v1/entityOperations/upsert?options=update", &[("NGSILD-Tenant", tenant)], Some(("application/json", serde_json::to_vec(&body).unwrap())))
+            .request(
+                reqwest::Method::POST,
+                "/ngsi-ld/v1/entityOperations/upsert?options=update",
+                &[("NGSILD-Tenant", tenant)],
+                Some(("application/json", serde_json::to_vec(&body).unwrap())),
+            )
             .await;
         assert!(r.status.is_success());
         acked.push(Instant::now());
@@ -79,9 +91,17 @@ async fn run(app: &TestApp, tenant: &str, fast: &[Arrivals], n: i64) -> (f64, Ve
     let mut lat = Vec::new();
     for f in fast {
         let got = f.lock().unwrap();
-        assert_eq!(got.len(), n as usize, "every fast receiver got every notification");
+        assert_eq!(
+            got.len(),
+            n as usize,
+            "every fast receiver got every notification"
+        );
         for (v, at) in got.iter() {
-            lat.push(at.saturating_duration_since(acked[*v as usize]).as_secs_f64() * 1000.0);
+            lat.push(
+                at.saturating_duration_since(acked[*v as usize])
+                    .as_secs_f64()
+                    * 1000.0,
+            );
         }
     }
     lat.sort_by(f64::total_cmp);
@@ -123,6 +143,14 @@ async fn slow_and_dead_receivers_do_not_hold_back_writes_or_other_receivers() {
         p99(&base_lat),
         p99(&lat)
     );
-    assert!(rate >= base_rate * 0.5, "ingestion slowed down: {rate:.0}/s vs {base_rate:.0}/s");
-    assert!(p99(&lat) <= p99(&base_lat) * 3.0 + 50.0, "fast receivers slowed down: p99 {:.1} ms vs {:.1} ms", p99(&lat), p99(&base_lat));
+    assert!(
+        rate >= base_rate * 0.5,
+        "ingestion slowed down: {rate:.0}/s vs {base_rate:.0}/s"
+    );
+    assert!(
+        p99(&lat) <= p99(&base_lat) * 3.0 + 50.0,
+        "fast receivers slowed down: p99 {:.1} ms vs {:.1} ms",
+        p99(&lat),
+        p99(&base_lat)
+    );
 }

@@ -36,7 +36,8 @@ fn examples(form: &str) -> Vec<(String, Value)> {
         .filter_map(|e| {
             let p = e.unwrap().path();
             let name = p.file_name()?.to_str()?.to_owned();
-            name.ends_with(&format!(".{form}.jsonld")).then(|| (name, read(&p)))
+            name.ends_with(&format!(".{form}.jsonld"))
+                .then(|| (name, read(&p)))
         })
         .collect();
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -99,11 +100,19 @@ async fn normalized_examples_round_trip_in_every_form() {
         let input = without_context(&doc);
 
         let normalized = read_back(&app, ctx, id, "").await;
-        assert_eq!(Value::Object(normalized), Value::Object(input.clone()), "{name}: normalized");
+        assert_eq!(
+            Value::Object(normalized),
+            Value::Object(input.clone()),
+            "{name}: normalized"
+        );
 
         let kv = read_back(&app, ctx, id, "options=keyValues").await;
         for (k, v) in &input {
-            let expected = if k == "id" || k == "type" { v.clone() } else { key_value(v) };
+            let expected = if k == "id" || k == "type" {
+                v.clone()
+            } else {
+                key_value(v)
+            };
             assert_eq!(kv.get(k), Some(&expected), "{name}: keyValues of {k}");
         }
 
@@ -112,11 +121,17 @@ async fn normalized_examples_round_trip_in_every_form() {
         let copy_id = format!("{id}-concise-copy");
         concise.insert("id".into(), copy_id.clone().into());
         concise.insert("@context".into(), ctx.clone());
-        let r = app.post_ld("/ngsi-ld/v1/entities", &Value::Object(concise)).await;
+        let r = app
+            .post_ld("/ngsi-ld/v1/entities", &Value::Object(concise))
+            .await;
         assert_eq!(r.status, 201, "{name}: concise copy {:?}", r.body);
         let mut again = read_back(&app, ctx, &copy_id, "").await;
         again.insert("id".into(), id.into());
-        assert_eq!(Value::Object(again), Value::Object(input), "{name}: concise round trip");
+        assert_eq!(
+            Value::Object(again),
+            Value::Object(input),
+            "{name}: concise round trip"
+        );
     }
 }
 
@@ -127,22 +142,47 @@ async fn key_values_examples_are_accepted_as_concise_input() {
         let r = app.post_ld("/ngsi-ld/v1/entities", &doc).await;
         if name.starts_with("EVChargingStation") {
             // Its @context names "iudx:EVChargingStation", which is no context at all.
-            assert!(r.status.is_client_error() || r.status == 503, "{name}: {:?}", r.status);
-            assert!(r.body["type"].as_str().unwrap().starts_with("https://uri.etsi.org/ngsi-ld/errors/"));
+            assert!(
+                r.status.is_client_error() || r.status == 503,
+                "{name}: {:?}",
+                r.status
+            );
+            assert!(
+                r.body["type"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://uri.etsi.org/ngsi-ld/errors/")
+            );
             continue;
         }
         assert_eq!(r.status, 201, "{name}: {:?}", r.body);
-        let kv = read_back(&app, &doc["@context"], doc["id"].as_str().unwrap(), "options=keyValues").await;
-        assert_eq!(Value::Object(kv), Value::Object(without_context(&doc)), "{name}");
+        let kv = read_back(
+            &app,
+            &doc["@context"],
+            doc["id"].as_str().unwrap(),
+            "options=keyValues",
+        )
+        .await;
+        assert_eq!(
+            Value::Object(kv),
+            Value::Object(without_context(&doc)),
+            "{name}"
+        );
     }
 }
 
 #[tokio::test]
 async fn invalid_examples_are_refused_with_400() {
     let app = app().await;
-    for name in ["FloodMonitoring.normalized.jsonld", "WeatherForecast.normalized.jsonld", "WeatherForecast.keyvalues.jsonld"] {
+    for name in [
+        "FloodMonitoring.normalized.jsonld",
+        "WeatherForecast.normalized.jsonld",
+        "WeatherForecast.keyvalues.jsonld",
+    ] {
         let doc = read(&sdm().join("invalid").join(name));
-        app.post_ld("/ngsi-ld/v1/entities", &doc).await.assert_problem(400, "BadRequestData");
+        app.post_ld("/ngsi-ld/v1/entities", &doc)
+            .await
+            .assert_problem(400, "BadRequestData");
     }
     // ItemFlowObserved's ids use a made-up scheme but are valid URIs: accepted.
     let doc = read(&sdm().join("invalid/ItemFlowObserved.normalized.jsonld"));

@@ -33,7 +33,12 @@ struct Capture(Mutex<Vec<Outgoing>>);
 
 impl Capture {
     fn take(&self) -> Vec<Value> {
-        self.0.lock().unwrap().drain(..).map(|o| serde_json::from_slice(&o.body).unwrap()).collect()
+        self.0
+            .lock()
+            .unwrap()
+            .drain(..)
+            .map(|o| serde_json::from_slice(&o.body).unwrap())
+            .collect()
     }
 }
 
@@ -69,15 +74,36 @@ async fn world() -> World {
 }
 
 async fn world_on(store: SqliteStore, dir: tempfile::TempDir) -> World {
-    let clock = Arc::new(ManualClock(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap())));
+    let clock = Arc::new(ManualClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 3, 1, 8, 0, 0).unwrap(),
+    )));
     let contexts = ContextRegistry::new(Arc::new(NoNetwork), jsonld::CORE_V1_8);
     let sent = Arc::new(Capture::default());
     let subs = Arc::new(
-        Subscriptions::load(Arc::new(store.clone()), sent.clone(), contexts.clone(), clock.clone()).await.unwrap(),
+        Subscriptions::load(
+            Arc::new(store.clone()),
+            sent.clone(),
+            contexts.clone(),
+            clock.clone(),
+        )
+        .await
+        .unwrap(),
     );
-    let broker = Broker::new(Arc::new(store.clone()), clock.clone(), Limits::default()).with_listener(subs.clone());
-    let scope = Scope { tenant: "pb".into(), ctx: contexts.active(None).await.unwrap() };
-    World { broker, subs, sent, clock, store, scope, _dir: dir }
+    let broker = Broker::new(Arc::new(store.clone()), clock.clone(), Limits::default())
+        .with_listener(subs.clone());
+    let scope = Scope {
+        tenant: "pb".into(),
+        ctx: contexts.active(None).await.unwrap(),
+    };
+    World {
+        broker,
+        subs,
+        sent,
+        clock,
+        store,
+        scope,
+        _dir: dir,
+    }
 }
 
 fn sub(extra: Value) -> Map<String, Value> {
@@ -93,13 +119,19 @@ fn sub(extra: Value) -> Map<String, Value> {
 }
 
 async fn subscribe(w: &World, extra: Value) -> String {
-    w.subs.create("pb", sub(extra), Value::Null, jsonld::CORE_V1_8.into()).await.unwrap()
+    w.subs
+        .create("pb", sub(extra), Value::Null, jsonld::CORE_V1_8.into())
+        .await
+        .unwrap()
 }
 
 async fn set_no2(w: &World, v: f64) {
     let body = json!({"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved",
                       "no2": {"type": "Property", "value": v}});
-    w.broker.batch_upsert(&w.scope, &[body], true).await.unwrap();
+    w.broker
+        .batch_upsert(&w.scope, &[body], true)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -115,14 +147,28 @@ async fn changes_notify_with_the_spec_payload() {
     assert_eq!(n[0]["subscriptionId"], id.as_str());
     assert_eq!(n[0]["triggerReason"], "attributeUpdated");
     assert_eq!(n[0]["notifiedAt"], "2026-03-01T08:00:00.000Z");
-    assert!(n[0]["id"].as_str().unwrap().starts_with("urn:ngsi-ld:Notification:"));
-    assert_eq!(n[0]["data"], json!([{"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved", "no2": 45.0}]));
+    assert!(
+        n[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:ngsi-ld:Notification:")
+    );
+    assert_eq!(
+        n[0]["data"],
+        json!([{"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved", "no2": 45.0}])
+    );
     // An unwatched attribute changes nothing.
     let other = json!({"id": "urn:ngsi-ld:AirQualityObserved:1", "type": "AirQualityObserved",
                        "pm10": {"type": "Property", "value": 1}});
-    w.broker.batch_upsert(&w.scope, &[other], true).await.unwrap();
+    w.broker
+        .batch_upsert(&w.scope, &[other], true)
+        .await
+        .unwrap();
     assert!(w.sent.take().is_empty());
-    assert_eq!(w.subs.render(&w.subs.get("pb", &id).unwrap(), false)["notification"]["timesSent"], 1);
+    assert_eq!(
+        w.subs.render(&w.subs.get("pb", &id).unwrap(), false)["notification"]["timesSent"],
+        1
+    );
 }
 
 #[tokio::test]
@@ -149,9 +195,24 @@ async fn an_expired_or_paused_subscription_stays_silent() {
     w.clock.advance(61);
     set_no2(&w, 2.0).await;
     assert!(w.sent.take().is_empty());
-    assert_eq!(w.subs.render(&w.subs.get("pb", &expiring).unwrap(), false)["status"], "expired");
-    let err = w.subs.create("pb", sub(json!({"expiresAt": "2020-01-01T00:00:00Z"})), Value::Null, String::new()).await;
-    assert_eq!(err.unwrap_err().kind, ngsild_proto::ErrorType::BadRequestData, "expiresAt in the past");
+    assert_eq!(
+        w.subs.render(&w.subs.get("pb", &expiring).unwrap(), false)["status"],
+        "expired"
+    );
+    let err = w
+        .subs
+        .create(
+            "pb",
+            sub(json!({"expiresAt": "2020-01-01T00:00:00Z"})),
+            Value::Null,
+            String::new(),
+        )
+        .await;
+    assert_eq!(
+        err.unwrap_err().kind,
+        ngsild_proto::ErrorType::BadRequestData,
+        "expiresAt in the past"
+    );
 }
 
 #[tokio::test]
@@ -159,9 +220,15 @@ async fn time_interval_sends_the_matching_entities_periodically() {
     let w = world().await;
     subscribe(&w, json!({"timeInterval": 5})).await;
     w.subs.tick(&w.store).await;
-    assert!(w.sent.take().is_empty(), "no matching entity, no notification");
+    assert!(
+        w.sent.take().is_empty(),
+        "no matching entity, no notification"
+    );
     set_no2(&w, 7.0).await;
-    assert!(w.sent.take().is_empty(), "changes do not notify a periodic subscription");
+    assert!(
+        w.sent.take().is_empty(),
+        "changes do not notify a periodic subscription"
+    );
     w.clock.advance(5);
     w.subs.tick(&w.store).await;
     let n = w.sent.take();
@@ -185,12 +252,21 @@ async fn entity_and_attribute_triggers_report_their_reason() {
     let n = w.sent.take();
     assert_eq!(n[0]["triggerReason"], "entityCreated");
     set_no2(&w, 2.0).await;
-    assert!(w.sent.take().is_empty(), "attributeUpdated is not subscribed");
+    assert!(
+        w.sent.take().is_empty(),
+        "attributeUpdated is not subscribed"
+    );
     let id = "urn:ngsi-ld:AirQualityObserved:1";
-    w.broker.delete_attr(&w.scope, id, "no2", None, false).await.unwrap();
+    w.broker
+        .delete_attr(&w.scope, id, "no2", None, false)
+        .await
+        .unwrap();
     let n = w.sent.take();
     assert_eq!(n[0]["triggerReason"], "attributeDeleted");
-    assert_eq!(n[0]["data"][0]["no2"], json!({"type": "Property", "value": "urn:ngsi-ld:null"}));
+    assert_eq!(
+        n[0]["data"][0]["no2"],
+        json!({"type": "Property", "value": "urn:ngsi-ld:null"})
+    );
     w.broker.delete(&w.scope, id).await.unwrap();
     let n = w.sent.take();
     assert_eq!(n[0]["triggerReason"], "entityDeleted");
@@ -204,12 +280,23 @@ async fn subscriptions_survive_a_restart() {
     let id = {
         let store = SqliteStore::open(&path, Durability::Full).unwrap();
         let w = world_on(store, tempfile::tempdir().unwrap()).await;
-        subscribe(&w, json!({"watchedAttributes": ["no2"], "subscriptionName": "NO2 Paderborn"})).await
+        subscribe(
+            &w,
+            json!({"watchedAttributes": ["no2"], "subscriptionName": "NO2 Paderborn"}),
+        )
+        .await
     };
     let store = SqliteStore::open(&path, Durability::Full).unwrap();
     let w = world_on(store, dir).await;
     let s = w.subs.get("pb", &id).unwrap();
-    assert_eq!(w.subs.render(&s, false)["subscriptionName"], "NO2 Paderborn");
+    assert_eq!(
+        w.subs.render(&s, false)["subscriptionName"],
+        "NO2 Paderborn"
+    );
     set_no2(&w, 9.0).await;
-    assert_eq!(w.sent.take().len(), 1, "the reloaded subscription still matches");
+    assert_eq!(
+        w.sent.take().len(),
+        1,
+        "the reloaded subscription still matches"
+    );
 }

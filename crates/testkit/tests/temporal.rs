@@ -29,26 +29,75 @@ async fn seed(app: &TestApp) {
 #[tokio::test]
 async fn ordinary_writes_become_history() {
     let app = spawn().await;
-    let e = json!({"id": ID, "type": "AirQualityObserved", "no2": at(12.0, "2026-03-01T08:00:00Z")});
+    let e =
+        json!({"id": ID, "type": "AirQualityObserved", "no2": at(12.0, "2026-03-01T08:00:00Z")});
     assert_eq!(app.post("/ngsi-ld/v1/entities", &e).await.status, 201);
-    for (v, t) in [(15.0, "2026-03-01T09:00:00Z"), (11.0, "2026-03-01T10:00:00Z")] {
-        let r = app.patch(&format!("/ngsi-ld/v1/entities/{ID}/attrs"), &json!({"no2": at(v, t)})).await;
+    for (v, t) in [
+        (15.0, "2026-03-01T09:00:00Z"),
+        (11.0, "2026-03-01T10:00:00Z"),
+    ] {
+        let r = app
+            .patch(
+                &format!("/ngsi-ld/v1/entities/{ID}/attrs"),
+                &json!({"no2": at(v, t)}),
+            )
+            .await;
         assert_eq!(r.status, 204);
     }
-    let h = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await;
+    let h = app
+        .get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+        .await;
     assert_eq!(h.status, 200, "{:?}", h.body);
-    let values: Vec<f64> = h.body["no2"].as_array().unwrap().iter().map(|i| i["value"].as_f64().unwrap()).collect();
+    let values: Vec<f64> = h.body["no2"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_f64().unwrap())
+        .collect();
     assert_eq!(values, [12.0, 15.0, 11.0]);
-    assert!(h.body["no2"][0]["instanceId"].as_str().unwrap().starts_with("urn:ngsi-ld:AttributeInstance:"));
+    assert!(
+        h.body["no2"][0]["instanceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:ngsi-ld:AttributeInstance:")
+    );
 
-    let tv = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues")).await;
-    assert_eq!(tv.body["no2"]["values"], json!([[12.0, "2026-03-01T08:00:00Z"], [15.0, "2026-03-01T09:00:00Z"], [11.0, "2026-03-01T10:00:00Z"]]));
+    let tv = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues"
+        ))
+        .await;
+    assert_eq!(
+        tv.body["no2"]["values"],
+        json!([
+            [12.0, "2026-03-01T08:00:00Z"],
+            [15.0, "2026-03-01T09:00:00Z"],
+            [11.0, "2026-03-01T10:00:00Z"]
+        ])
+    );
 
     // Deleting the entity keeps its history until the history itself is deleted.
-    assert_eq!(app.delete(&format!("/ngsi-ld/v1/entities/{ID}")).await.status, 204);
-    assert_eq!(app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.status, 200);
-    assert_eq!(app.delete(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.status, 204);
-    app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.assert_problem(404, "ResourceNotFound");
+    assert_eq!(
+        app.delete(&format!("/ngsi-ld/v1/entities/{ID}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.delete(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+            .await
+            .status,
+        204
+    );
+    app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+        .await
+        .assert_problem(404, "ResourceNotFound");
 }
 
 #[tokio::test]
@@ -56,17 +105,37 @@ async fn time_ranges_and_last_n_select_instances() {
     let app = spawn().await;
     seed(&app).await;
     let get = |q: &str| format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&{q}");
-    let values = |b: &Value| -> Vec<f64> { b["no2"]["values"].as_array().map(|a| a.iter().map(|p| p[0].as_f64().unwrap()).collect()).unwrap_or_default() };
-    let b = app.get(&get("timerel=before&timeAt=2026-02-01T00:00:00Z")).await.body;
+    let values = |b: &Value| -> Vec<f64> {
+        b["no2"]["values"]
+            .as_array()
+            .map(|a| a.iter().map(|p| p[0].as_f64().unwrap()).collect())
+            .unwrap_or_default()
+    };
+    let b = app
+        .get(&get("timerel=before&timeAt=2026-02-01T00:00:00Z"))
+        .await
+        .body;
     assert_eq!(values(&b), [10.0, 20.0]);
-    let b = app.get(&get("timerel=after&timeAt=2026-02-01T01:35:00Z")).await.body;
+    let b = app
+        .get(&get("timerel=after&timeAt=2026-02-01T01:35:00Z"))
+        .await
+        .body;
     assert_eq!(values(&b), [50.0, 40.0], "after includes timeAt");
-    let b = app.get(&get("timerel=between&timeAt=2026-01-31T23:30:00Z&endTimeAt=2026-02-01T01:35:00Z")).await.body;
+    let b = app
+        .get(&get(
+            "timerel=between&timeAt=2026-01-31T23:30:00Z&endTimeAt=2026-02-01T01:35:00Z",
+        ))
+        .await
+        .body;
     assert_eq!(values(&b), [20.0, 30.0], "between is [timeAt, endTimeAt)");
     let b = app.get(&get("lastN=2")).await.body;
     assert_eq!(values(&b), [50.0, 40.0]);
-    app.get(&get("timerel=between&timeAt=2026-02-01T00:00:00Z")).await.assert_problem(400, "BadRequestData");
-    app.get(&get("timerel=whenever&timeAt=2026-02-01T00:00:00Z")).await.assert_problem(400, "BadRequestData");
+    app.get(&get("timerel=between&timeAt=2026-02-01T00:00:00Z"))
+        .await
+        .assert_problem(400, "BadRequestData");
+    app.get(&get("timerel=whenever&timeAt=2026-02-01T00:00:00Z"))
+        .await
+        .assert_problem(400, "BadRequestData");
 }
 
 #[tokio::test]
@@ -81,7 +150,12 @@ async fn hourly_aggregates_match_hand_computed_values() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let a = &r.body["no2"];
     let pick = |m: &str, start: &str| -> Value {
-        a[m].as_array().unwrap().iter().find(|t| t[1] == start).map(|t| t[0].clone()).unwrap_or(Value::Null)
+        a[m].as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t[1] == start)
+            .map(|t| t[0].clone())
+            .unwrap_or(Value::Null)
     };
     // 23:00-24:00: 10, 20
     assert_eq!(pick("totalCount", "2026-01-31T23:00:00Z"), json!(2));
@@ -95,32 +169,81 @@ async fn hourly_aggregates_match_hand_computed_values() {
     assert_eq!(pick("min", "2026-02-01T01:00:00Z").as_f64(), Some(30.0));
     assert_eq!(pick("max", "2026-02-01T01:00:00Z").as_f64(), Some(50.0));
     let sd = pick("stddev", "2026-02-01T01:00:00Z").as_f64().unwrap();
-    assert!((sd - (200.0f64 / 3.0).sqrt()).abs() < 1e-9, "population stddev of 30, 50, 40: {sd}");
+    assert!(
+        (sd - (200.0f64 / 3.0).sqrt()).abs() < 1e-9,
+        "population stddev of 30, 50, 40: {sd}"
+    );
     // The gap hour has no data: no count above zero for it.
-    assert!(matches!(pick("totalCount", "2026-02-01T00:00:00Z"), Value::Null | Value::Number(_)));
+    assert!(matches!(
+        pick("totalCount", "2026-02-01T00:00:00Z"),
+        Value::Null | Value::Number(_)
+    ));
     assert_ne!(pick("totalCount", "2026-02-01T00:00:00Z"), json!(1));
-    app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=aggregatedValues&aggrMethods=median")).await.assert_problem(400, "BadRequestData");
+    app.get(&format!(
+        "/ngsi-ld/v1/temporal/entities/{ID}?options=aggregatedValues&aggrMethods=median"
+    ))
+    .await
+    .assert_problem(400, "BadRequestData");
 }
 
 #[tokio::test]
 async fn instances_can_be_appended_modified_and_deleted() {
     let app = spawn().await;
     seed(&app).await;
-    let r = app.post(&format!("/ngsi-ld/v1/temporal/entities/{ID}/attrs"), &json!({"no2": [at(60.0, "2026-02-01T02:10:00Z")]})).await;
+    let r = app
+        .post(
+            &format!("/ngsi-ld/v1/temporal/entities/{ID}/attrs"),
+            &json!({"no2": [at(60.0, "2026-02-01T02:10:00Z")]}),
+        )
+        .await;
     assert_eq!(r.status, 204, "{:?}", r.body);
-    let h = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.body;
+    let h = app
+        .get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+        .await
+        .body;
     let list = h["no2"].as_array().unwrap();
     assert_eq!(list.len(), 6);
     let first = list[0]["instanceId"].as_str().unwrap().to_owned();
     let path = format!("/ngsi-ld/v1/temporal/entities/{ID}/attrs/no2/{first}");
-    assert_eq!(app.patch(&path, &json!({"no2": at(11.0, "2026-01-31T23:10:00Z")})).await.status, 204);
-    let h = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.body;
+    assert_eq!(
+        app.patch(&path, &json!({"no2": at(11.0, "2026-01-31T23:10:00Z")}))
+            .await
+            .status,
+        204
+    );
+    let h = app
+        .get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+        .await
+        .body;
     assert_eq!(h["no2"][0]["value"], 11.0);
     assert_eq!(app.delete(&path).await.status, 204);
-    app.delete(&path).await.assert_problem(404, "ResourceNotFound");
-    assert_eq!(app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.body["no2"].as_array().unwrap().len(), 5);
-    assert_eq!(app.delete(&format!("/ngsi-ld/v1/temporal/entities/{ID}/attrs/no2?deleteAll=true")).await.status, 204);
-    assert!(app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}")).await.body.get("no2").is_none());
+    app.delete(&path)
+        .await
+        .assert_problem(404, "ResourceNotFound");
+    assert_eq!(
+        app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+            .await
+            .body["no2"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        app.delete(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}/attrs/no2?deleteAll=true"
+        ))
+        .await
+        .status,
+        204
+    );
+    assert!(
+        app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}"))
+            .await
+            .body
+            .get("no2")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -128,28 +251,61 @@ async fn temporal_queries_select_entities_by_type() {
     let app = spawn().await;
     seed(&app).await;
     let other = json!({"id": "urn:ngsi-ld:Streetlight:1", "type": "Streetlight", "lux": [at(3.0, "2026-02-01T01:00:00Z")]});
-    assert_eq!(app.post("/ngsi-ld/v1/temporal/entities", &other).await.status, 201);
+    assert_eq!(
+        app.post("/ngsi-ld/v1/temporal/entities", &other)
+            .await
+            .status,
+        201
+    );
     let r = app.get("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&count=true&options=temporalValues").await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.header("ngsild-results-count"), Some("1"));
     assert_eq!(r.body[0]["id"], ID);
-    app.get("/ngsi-ld/v1/temporal/entities").await.assert_problem(400, "BadRequestData");
+    app.get("/ngsi-ld/v1/temporal/entities")
+        .await
+        .assert_problem(400, "BadRequestData");
 }
 
 #[tokio::test]
 async fn long_histories_are_paginated_with_content_range() {
     let app = testkit::spawn_with(|c| c.temporal_page_size = Some(3)).await;
     seed(&app).await;
-    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues")).await;
+    let r = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues"
+        ))
+        .await;
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some("date-time 2026-01-31T23:10:00Z-2026-02-01T01:05:00Z/*"), "forwards from the oldest");
+    assert_eq!(
+        r.header("content-range"),
+        Some("date-time 2026-01-31T23:10:00Z-2026-02-01T01:05:00Z/*"),
+        "forwards from the oldest"
+    );
     assert_eq!(r.body["no2"]["values"].as_array().unwrap().len(), 3);
-    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=4")).await;
+    let r = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=4"
+        ))
+        .await;
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some("date-time 2026-02-01T01:50:00Z-2026-02-01T01:05:00Z/4"), "backwards from the newest");
-    let r = app.get(&format!("/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=2")).await;
-    assert_eq!((r.status.as_u16(), r.header("content-range")), (200, None), "what fits is not paginated");
-    let r = app.get("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&options=temporalValues").await;
+    assert_eq!(
+        r.header("content-range"),
+        Some("date-time 2026-02-01T01:50:00Z-2026-02-01T01:05:00Z/4"),
+        "backwards from the newest"
+    );
+    let r = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues&lastN=2"
+        ))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("content-range")),
+        (200, None),
+        "what fits is not paginated"
+    );
+    let r = app
+        .get("/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&options=temporalValues")
+        .await;
     assert_eq!(r.status, 206, "queries paginate too");
     assert_eq!(r.body[0]["no2"]["values"].as_array().unwrap().len(), 3);
 }

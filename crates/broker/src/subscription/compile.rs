@@ -20,12 +20,14 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len()
-            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
         out.push(b[i]);
         i += 1;
     }
@@ -41,13 +43,21 @@ fn member_list(n: &Map<String, Value>, k: &str, ctx: &Context) -> Result<Option<
             .map(|m| match m.as_str() {
                 Some(s @ ("id" | "type")) => Ok(s.to_owned()),
                 Some(s) if parse::is_valid_name(s) => parse::attr_name(s, ctx),
-                _ => Err(bad(format!("notification.{k} must list entity member names"))),
+                _ => Err(bad(format!(
+                    "notification.{k} must list entity member names"
+                ))),
             })
             .collect::<Result<HashSet<String>>>()
             .map(Some),
         Some(Value::String(s)) => ngsild_query::parse_attr_list(s)?
             .iter()
-            .map(|m| if m == "id" || m == "type" { Ok(m.clone()) } else { parse::attr_name(m, ctx) })
+            .map(|m| {
+                if m == "id" || m == "type" {
+                    Ok(m.clone())
+                } else {
+                    parse::attr_name(m, ctx)
+                }
+            })
             .collect::<Result<HashSet<String>>>()
             .map(Some),
         Some(_) => Err(bad(format!("notification.{k} must be a list of names"))),
@@ -87,26 +97,40 @@ fn names(o: &Map<String, Value>, k: &str, ctx: &Context) -> Result<Option<HashSe
             })
             .collect::<Result<HashSet<String>>>()
             .map(Some),
-        Some(_) => Err(bad(format!("'{k}' must be a non-empty array of attribute names"))),
+        Some(_) => Err(bad(format!(
+            "'{k}' must be a non-empty array of attribute names"
+        ))),
     }
 }
 
 fn key_values(v: Option<&Value>, what: &str) -> Result<Vec<(String, String)>> {
     let Some(v) = v else { return Ok(Vec::new()) };
-    let list = v.as_array().ok_or_else(|| bad(format!("'{what}' must be an array of key/value objects")))?;
+    let list = v
+        .as_array()
+        .ok_or_else(|| bad(format!("'{what}' must be an array of key/value objects")))?;
     list.iter()
-        .map(|kv| match (kv.get("key").and_then(Value::as_str), kv.get("value").and_then(Value::as_str)) {
-            (Some(k), Some(v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => Err(bad(format!("'{what}' entries need a string key and value"))),
+        .map(|kv| {
+            match (
+                kv.get("key").and_then(Value::as_str),
+                kv.get("value").and_then(Value::as_str),
+            ) {
+                (Some(k), Some(v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+                _ => Err(bad(format!("'{what}' entries need a string key and value"))),
+            }
         })
         .collect()
 }
 
 fn selectors(v: &Value, ctx: &Context) -> Result<Vec<EntitySelector>> {
-    let list = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("'entities' must be a non-empty array"))?;
+    let list = v
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| bad("'entities' must be a non-empty array"))?;
     list.iter()
         .map(|sel| {
-            let o = sel.as_object().ok_or_else(|| bad("each entry of 'entities' must be an object"))?;
+            let o = sel
+                .as_object()
+                .ok_or_else(|| bad("each entry of 'entities' must be an object"))?;
             let mut s = EntitySelector::default();
             if let Some(id) = string(o, "id")? {
                 if !parse::is_uri(id) {
@@ -115,7 +139,8 @@ fn selectors(v: &Value, ctx: &Context) -> Result<Vec<EntitySelector>> {
                 s.id = Some(id.to_owned());
             }
             if let Some(p) = string(o, "idPattern")? {
-                s.id_pattern = Some(regex::Regex::new(p).map_err(|e| bad(format!("invalid idPattern: {e}")))?);
+                s.id_pattern =
+                    Some(regex::Regex::new(p).map_err(|e| bad(format!("invalid idPattern: {e}")))?);
             }
             let ty = string(o, "type")?.ok_or_else(|| bad("each entity selector needs a type"))?;
             let mut te = ngsild_query::parse_type_expr(ty)?;
@@ -127,17 +152,27 @@ fn selectors(v: &Value, ctx: &Context) -> Result<Vec<EntitySelector>> {
 }
 
 fn endpoint(v: Option<&Value>) -> Result<EndpointSpec> {
-    let o = v.and_then(Value::as_object).ok_or_else(|| bad("notification.endpoint is required"))?;
+    let o = v
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("notification.endpoint is required"))?;
     let uri = string(o, "uri")?.ok_or_else(|| bad("notification.endpoint.uri is required"))?;
-    let scheme_ok = ["http://", "https://", "mqtt://", "mqtts://"].iter().any(|p| uri.starts_with(p));
+    let scheme_ok = ["http://", "https://", "mqtt://", "mqtts://"]
+        .iter()
+        .any(|p| uri.starts_with(p));
     if !scheme_ok || !parse::is_uri(uri) {
         return Err(bad(format!("'{uri}' is not an http(s) or mqtt(s) URI")));
     }
     let accept = string(o, "accept")?.map(str::to_owned);
     if let Some(a) = &accept
-        && !["application/json", "application/ld+json", "application/geo+json"].contains(&a.as_str()) {
-            return Err(bad(format!("unsupported endpoint.accept '{a}'")));
-        }
+        && ![
+            "application/json",
+            "application/ld+json",
+            "application/geo+json",
+        ]
+        .contains(&a.as_str())
+    {
+        return Err(bad(format!("unsupported endpoint.accept '{a}'")));
+    }
     Ok(EndpointSpec {
         uri: uri.to_owned(),
         accept,
@@ -156,9 +191,10 @@ pub fn compile(
     creating: bool,
 ) -> Result<Compiled> {
     if let Some(t) = doc.get("type")
-        && t.as_str() != Some("Subscription") {
-            return Err(bad("the type of a subscription must be 'Subscription'"));
-        }
+        && t.as_str() != Some("Subscription")
+    {
+        return Err(bad("the type of a subscription must be 'Subscription'"));
+    }
     let mut query = EntityQuery::default();
     if let Some(e) = doc.get("entities") {
         query.selectors = selectors(e, &ctx)?;
@@ -198,10 +234,16 @@ pub fn compile(
         query.geo = Some(gq);
     }
     let triggers: HashSet<Trigger> = match doc.get("notificationTrigger") {
-        None => [Trigger::AttributeCreated, Trigger::AttributeUpdated].into_iter().collect(),
+        None => [Trigger::AttributeCreated, Trigger::AttributeUpdated]
+            .into_iter()
+            .collect(),
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
-            .map(|t| t.as_str().and_then(Trigger::parse).ok_or_else(|| bad(format!("unknown notificationTrigger {t}"))))
+            .map(|t| {
+                t.as_str()
+                    .and_then(Trigger::parse)
+                    .ok_or_else(|| bad(format!("unknown notificationTrigger {t}")))
+            })
             .collect::<Result<_>>()?,
         Some(_) => return Err(bad("notificationTrigger must be a non-empty array")),
     };
@@ -254,23 +296,34 @@ pub fn compile(
     let omit = member_list(n, "omit", &ctx)?;
     let attributes = names(n, "attributes", &ctx)?;
     if attributes.is_some() && (pick.is_some() || omit.is_some()) {
-        return Err(bad("notification.attributes cannot be combined with pick or omit"));
+        return Err(bad(
+            "notification.attributes cannot be combined with pick or omit",
+        ));
     }
     if let (Some(p), Some(o)) = (&pick, &omit)
-        && p.iter().any(|m| o.contains(m)) {
-            return Err(bad("a member cannot be both picked and omitted"));
-        }
+        && p.iter().any(|m| o.contains(m))
+    {
+        return Err(bad("a member cannot be both picked and omitted"));
+    }
     let join = match string(n, "join")? {
         None => None,
         Some(j) => {
             let kind = match j {
                 "inline" => crate::linked::Join::Inline,
                 "flat" => crate::linked::Join::Flat,
-                other => return Err(bad(format!("notification.join must be inline or flat, not '{other}'"))),
+                other => {
+                    return Err(bad(format!(
+                        "notification.join must be inline or flat, not '{other}'"
+                    )));
+                }
             };
             let level = match n.get("joinLevel") {
                 None => 1,
-                Some(v) => v.as_u64().filter(|l| (1..=8).contains(l)).ok_or_else(|| bad("joinLevel must be 1 to 8"))? as usize,
+                Some(v) => v
+                    .as_u64()
+                    .filter(|l| (1..=8).contains(l))
+                    .ok_or_else(|| bad("joinLevel must be 1 to 8"))?
+                    as usize,
             };
             Some((kind, level))
         }

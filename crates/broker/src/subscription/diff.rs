@@ -26,7 +26,9 @@ pub fn same(a: &Attribute, b: &Attribute) -> bool {
         && a.unit_code == b.unit_code
         && a.object_type == b.object_type
         && a.sub.len() == b.sub.len()
-        && a.sub.iter().all(|(k, x)| b.sub.get(k).is_some_and(|y| same(x, y)))
+        && a.sub
+            .iter()
+            .all(|(k, x)| b.sub.get(k).is_some_and(|y| same(x, y)))
 }
 
 /// Compares the attributes of two states of an entity.
@@ -41,8 +43,8 @@ pub fn diff(before: Option<&Entity>, after: Option<&Entity>) -> AttrChanges {
                 c.created.insert(name.clone());
             }
             Some(old) => {
-                let changed = new.len() != old.len()
-                    || new.iter().any(|n| !old.iter().any(|o| same(n, o)));
+                let changed =
+                    new.len() != old.len() || new.iter().any(|n| !old.iter().any(|o| same(n, o)));
                 if changed {
                     c.updated.insert(name.clone());
                 }
@@ -56,7 +58,8 @@ pub fn diff(before: Option<&Entity>, after: Option<&Entity>) -> AttrChanges {
     }
     for (name, old) in b {
         if !a.contains_key(name) {
-            c.deleted.extend(old.iter().map(|o| (name.clone(), o.dataset_id.clone())));
+            c.deleted
+                .extend(old.iter().map(|o| (name.clone(), o.dataset_id.clone())));
         }
     }
     c

@@ -118,7 +118,9 @@ impl Subscriptions {
         for s in store.load().await? {
             match subs.compile_record(&s).await {
                 Ok(sub) => subs.insert(Arc::new(sub)),
-                Err(e) => tracing::error!(tenant = %s.tenant, id = %s.id, error = %e, "a stored subscription no longer compiles; it is inactive until updated"),
+                Err(e) => {
+                    tracing::error!(tenant = %s.tenant, id = %s.id, error = %e, "a stored subscription no longer compiles; it is inactive until updated")
+                }
             }
         }
         Ok(subs)
@@ -134,12 +136,26 @@ impl Subscriptions {
         let r = &s.record;
         let doc = r["doc"].as_object().cloned().unwrap_or_default();
         let context = r["context"].clone();
-        let url = r["contextUrl"].as_str().unwrap_or(self.contexts.default_core()).to_owned();
-        let ctx = self.contexts.active(if context.is_null() { None } else { Some(&context) }).await?;
+        let url = r["contextUrl"]
+            .as_str()
+            .unwrap_or(self.contexts.default_core())
+            .to_owned();
+        let ctx = self
+            .contexts
+            .active(if context.is_null() {
+                None
+            } else {
+                Some(&context)
+            })
+            .await?;
         let now = self.clock.now();
         let compiled = compile::compile(&doc, ctx, url, now, false)?;
         let compiled = self.with_explicit_context(&doc, compiled).await?;
-        let ts = |k: &str| r[k].as_str().and_then(crate::parse::parse_datetime).unwrap_or(now);
+        let ts = |k: &str| {
+            r[k].as_str()
+                .and_then(crate::parse::parse_datetime)
+                .unwrap_or(now)
+        };
         Ok(Subscription {
             tenant: s.tenant.clone(),
             id: s.id.clone(),
@@ -154,11 +170,18 @@ impl Subscriptions {
 
     /// Applies an explicit `jsonldContext` member: notifications are compacted with it and
     /// name it. An unavailable context is a 503, an invalid one a 400.
-    async fn with_explicit_context(&self, doc: &Map<String, Value>, mut c: model::Compiled) -> Result<model::Compiled> {
+    async fn with_explicit_context(
+        &self,
+        doc: &Map<String, Value>,
+        mut c: model::Compiled,
+    ) -> Result<model::Compiled> {
         match doc.get("jsonldContext") {
             None => Ok(c),
             Some(Value::String(url)) if crate::parse::is_uri(url) => {
-                c.render_ctx = self.contexts.active(Some(&Value::String(url.clone()))).await?;
+                c.render_ctx = self
+                    .contexts
+                    .active(Some(&Value::String(url.clone())))
+                    .await?;
                 c.context_url = url.clone();
                 Ok(c)
             }
@@ -180,26 +203,49 @@ impl Subscriptions {
 
     fn insert(&self, sub: Arc<Subscription>) {
         if let Ok(mut t) = self.table.write() {
-            t.entry(sub.tenant.clone()).or_default().insert(sub.id.clone(), sub);
+            t.entry(sub.tenant.clone())
+                .or_default()
+                .insert(sub.id.clone(), sub);
         }
     }
 
     /// One subscription.
     pub fn get(&self, tenant: &str, id: &str) -> Result<Arc<Subscription>> {
-        self.table.read().ok().and_then(|t| t.get(tenant)?.get(id).cloned()).ok_or_else(|| not_found(id))
+        self.table
+            .read()
+            .ok()
+            .and_then(|t| t.get(tenant)?.get(id).cloned())
+            .ok_or_else(|| not_found(id))
     }
 
     /// All subscriptions of a tenant, oldest first.
     pub fn list(&self, tenant: &str) -> Vec<Arc<Subscription>> {
-        let mut all: Vec<Arc<Subscription>> =
-            self.table.read().map(|t| t.get(tenant).map(|m| m.values().cloned().collect()).unwrap_or_default()).unwrap_or_default();
-        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        let mut all: Vec<Arc<Subscription>> = self
+            .table
+            .read()
+            .map(|t| {
+                t.get(tenant)
+                    .map(|m| m.values().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        all.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         all
     }
 
     /// Create Subscription: `doc` without `@context`; `context` is the @context in force,
     /// `context_url` the URL notifications name. Returns the id.
-    pub async fn create(&self, tenant: &str, mut doc: Map<String, Value>, context: Value, context_url: String) -> Result<String> {
+    pub async fn create(
+        &self,
+        tenant: &str,
+        mut doc: Map<String, Value>,
+        context: Value,
+        context_url: String,
+    ) -> Result<String> {
         let id = match doc.remove("id") {
             Some(Value::String(id)) if crate::parse::is_uri(&id) => id,
             Some(_) => return Err(BrokerError::bad_data("the subscription id must be a URI")),
@@ -208,7 +254,14 @@ impl Subscriptions {
         for system in ["status", "createdAt", "modifiedAt"] {
             doc.remove(system);
         }
-        let ctx = self.contexts.active(if context.is_null() { None } else { Some(&context) }).await?;
+        let ctx = self
+            .contexts
+            .active(if context.is_null() {
+                None
+            } else {
+                Some(&context)
+            })
+            .await?;
         let now = self.clock.now();
         let compiled = compile::compile(&doc, ctx, context_url, now, true)?;
         let compiled = self.with_explicit_context(&doc, compiled).await?;
@@ -234,9 +287,10 @@ impl Subscriptions {
     pub async fn update(&self, tenant: &str, id: &str, fragment: Map<String, Value>) -> Result<()> {
         let old = self.get(tenant, id)?;
         if let Some(Value::String(given)) = fragment.get("id")
-            && given != id {
-                return Err(BrokerError::bad_data("the subscription id cannot change"));
-            }
+            && given != id
+        {
+            return Err(BrokerError::bad_data("the subscription id cannot change"));
+        }
         let mut doc = old.doc.clone();
         for (k, v) in fragment {
             if !["id", "@context", "status", "createdAt", "modifiedAt"].contains(&k.as_str()) {
@@ -244,7 +298,13 @@ impl Subscriptions {
             }
         }
         let now = self.clock.now();
-        let compiled = compile::compile(&doc, old.compiled.ctx.clone(), old.compiled.context_url.clone(), now, true)?;
+        let compiled = compile::compile(
+            &doc,
+            old.compiled.ctx.clone(),
+            old.compiled.context_url.clone(),
+            now,
+            true,
+        )?;
         let compiled = self.with_explicit_context(&doc, compiled).await?;
         let counters = old.counters.lock().map(|c| c.clone()).unwrap_or_default();
         let sub = Subscription {
@@ -267,9 +327,10 @@ impl Subscriptions {
         self.get(tenant, id)?;
         self.store.remove(tenant, id).await?;
         if let Ok(mut t) = self.table.write()
-            && let Some(m) = t.get_mut(tenant) {
-                m.remove(id);
-            }
+            && let Some(m) = t.get_mut(tenant)
+        {
+            m.remove(id);
+        }
         Ok(())
     }
 
@@ -282,8 +343,12 @@ impl Subscriptions {
 
     /// Records how a delivery ended.
     pub fn record(&self, tenant: &str, id: &str, outcome: Delivered) {
-        let Ok(sub) = self.get(tenant, id) else { return };
-        let Ok(mut c) = sub.counters.lock() else { return };
+        let Ok(sub) = self.get(tenant, id) else {
+            return;
+        };
+        let Ok(mut c) = sub.counters.lock() else {
+            return;
+        };
         match outcome {
             Delivered::Ok(t) => {
                 c.last_success = Some(t);
@@ -334,12 +399,18 @@ impl Subscriptions {
             let mut reason = None;
             for a in applied {
                 let (before, after) = (a.before.as_deref(), a.after.as_deref());
-                let Some(subject) = after.or(before) else { continue };
+                let Some(subject) = after.or(before) else {
+                    continue;
+                };
                 if !c.query.matches(subject) {
                     continue;
                 }
                 let changes = diff::diff(before, after);
-                let Some(t) = diff::trigger(before, after, &changes, &c.triggers, c.watched.as_ref()) else { continue };
+                let Some(t) =
+                    diff::trigger(before, after, &changes, &c.triggers, c.watched.as_ref())
+                else {
+                    continue;
+                };
                 reason.get_or_insert(t);
                 data.push(payload::entity_data(c, before, after, &changes, t, &now));
             }
@@ -365,21 +436,44 @@ impl Subscriptions {
     }
 
     /// Adds the linked entities of the notified entities (`notification.join`).
-    async fn joined(&self, sub: &Subscription, applied: &[Applied], join: crate::linked::Join, level: usize, data: Vec<Value>) -> Vec<Value> {
+    async fn joined(
+        &self,
+        sub: &Subscription,
+        applied: &[Applied],
+        join: crate::linked::Join,
+        level: usize,
+        data: Vec<Value>,
+    ) -> Vec<Value> {
         let c = &sub.compiled;
         let roots: Vec<Arc<crate::model::Entity>> = applied
             .iter()
             .filter_map(|a| a.after.clone())
-            .filter(|e| data.iter().any(|d| d.get("id").and_then(Value::as_str) == Some(e.id.as_str())))
+            .filter(|e| {
+                data.iter()
+                    .any(|d| d.get("id").and_then(Value::as_str) == Some(e.id.as_str()))
+            })
             .collect();
-        let Some(entities) = &self.entities else { return data };
+        let Some(entities) = &self.entities else {
+            return data;
+        };
         let tree = crate::linked::ProjTree::default();
-        let Ok(linked) = crate::linked::collect(&**entities, &sub.tenant, &roots, level, &tree).await else { return data };
+        let Ok(linked) =
+            crate::linked::collect(&**entities, &sub.tenant, &roots, level, &tree).await
+        else {
+            return data;
+        };
         if linked.is_empty() {
             return data;
         }
         let opts = payload::render_options(c);
-        let rendered = crate::linked::render_joined(&roots, &linked, Some((join, level)), &c.render_ctx, &opts, &tree);
+        let rendered = crate::linked::render_joined(
+            &roots,
+            &linked,
+            Some((join, level)),
+            &c.render_ctx,
+            &opts,
+            &tree,
+        );
         match join {
             crate::linked::Join::Inline => rendered.into_iter().map(Value::Object).collect(),
             crate::linked::Join::Flat => {
@@ -395,24 +489,33 @@ impl Subscriptions {
     /// server does, every second); time comes from the injected clock.
     pub async fn tick(&self, entities: &dyn crate::store::EntityStore) {
         let now = self.clock.now();
-        let all: Vec<Arc<Subscription>> =
-            self.table.read().map(|t| t.values().flat_map(|m| m.values().cloned()).collect()).unwrap_or_default();
+        let all: Vec<Arc<Subscription>> = self
+            .table
+            .read()
+            .map(|t| t.values().flat_map(|m| m.values().cloned()).collect())
+            .unwrap_or_default();
         for sub in all {
             let c = &sub.compiled;
-            let Some(interval) = c.time_interval else { continue };
+            let Some(interval) = c.time_interval else {
+                continue;
+            };
             if Self::status(&sub, &now) != "active" {
                 continue;
             }
             let key = (sub.tenant.clone(), sub.id.clone());
             {
                 let mut last = self.last_sent.lock().unwrap_or_else(|p| p.into_inner());
-                let due = last.get(&key).is_none_or(|prev| (now - *prev).num_milliseconds() as f64 >= interval * 1000.0);
+                let due = last.get(&key).is_none_or(|prev| {
+                    (now - *prev).num_milliseconds() as f64 >= interval * 1000.0
+                });
                 if !due {
                     continue;
                 }
                 last.insert(key, now);
             }
-            let Ok(candidates) = entities.scan(&sub.tenant, &c.query.prefilter()).await else { continue };
+            let Ok(candidates) = entities.scan(&sub.tenant, &c.query.prefilter()).await else {
+                continue;
+            };
             let opts = payload::render_options(c);
             let data: Vec<Value> = candidates
                 .iter()
@@ -426,7 +529,13 @@ impl Subscriptions {
     }
 
     /// Sends one notification for `sub` with `data`.
-    pub fn dispatch(&self, sub: &Subscription, data: Vec<Value>, reason: Option<Trigger>, now: Timestamp) {
+    pub fn dispatch(
+        &self,
+        sub: &Subscription,
+        data: Vec<Value>,
+        reason: Option<Trigger>,
+        now: Timestamp,
+    ) {
         let c = &sub.compiled;
         let accept = c.endpoint.accept.as_deref().unwrap_or("application/json");
         let ld = accept == "application/ld+json";
@@ -434,7 +543,13 @@ impl Subscriptions {
             let features: Vec<Value> = data
                 .into_iter()
                 .filter_map(|d| d.as_object().cloned())
-                .map(|m| crate::render::feature(m, &c.render_ctx.compact_iri(crate::model::iri::LOCATION), c.format == crate::render::Format::KeyValues))
+                .map(|m| {
+                    crate::render::feature(
+                        m,
+                        &c.render_ctx.compact_iri(crate::model::iri::LOCATION),
+                        c.format == crate::render::Format::KeyValues,
+                    )
+                })
                 .collect();
             json!({ "type": "FeatureCollection", "features": features })
         } else {
@@ -456,7 +571,10 @@ impl Subscriptions {
         };
         let body = payload::notification(&sub.id, data, reason, &now, ld, &c.context_url);
         let link = (!ld).then(|| {
-            format!("<{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"", c.context_url)
+            format!(
+                "<{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
+                c.context_url
+            )
         });
         if let Ok(mut counters) = sub.counters.lock() {
             counters.times_sent += 1;

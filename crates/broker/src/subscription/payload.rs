@@ -23,7 +23,11 @@ pub fn render_options(c: &Compiled) -> RenderOptions {
     RenderOptions {
         format: c.format,
         sys_attrs: c.sys_attrs,
-        projection: Projection { pick, omit, dataset_ids: c.dataset_ids.clone() },
+        projection: Projection {
+            pick,
+            omit,
+            dataset_ids: c.dataset_ids.clone(),
+        },
         lang: c.lang.clone(),
     }
 }
@@ -52,9 +56,14 @@ fn previous(old: &Attribute, c: &Compiled) -> Value {
     match old.kind {
         AttrKind::VocabProperty => match &old.value {
             Value::String(s) => Value::String(c.render_ctx.compact_iri(s)),
-            Value::Array(a) => {
-                Value::Array(a.iter().map(|v| v.as_str().map_or(v.clone(), |s| Value::String(c.render_ctx.compact_iri(s)))).collect())
-            }
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map_or(v.clone(), |s| Value::String(c.render_ctx.compact_iri(s)))
+                    })
+                    .collect(),
+            ),
             other => other.clone(),
         },
         _ => old.value.clone(),
@@ -70,7 +79,10 @@ fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp, entity_gone: boo
     if c.format == Format::Normalized {
         o.insert("type".into(), old.kind.type_name().into());
     }
-    o.insert(old.kind.value_member().into(), null_value(old.kind, entity_gone));
+    o.insert(
+        old.kind.value_member().into(),
+        null_value(old.kind, entity_gone),
+    );
     if let Some(d) = &old.dataset_id {
         o.insert("datasetId".into(), d.clone().into());
     }
@@ -78,8 +90,14 @@ fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp, entity_gone: boo
         o.insert(previous_member(old.kind).into(), previous(old, c));
     }
     if c.sys_attrs {
-        o.insert("createdAt".into(), render::timestamp(&old.created_at).into());
-        o.insert("modifiedAt".into(), render::timestamp(&old.modified_at).into());
+        o.insert(
+            "createdAt".into(),
+            render::timestamp(&old.created_at).into(),
+        );
+        o.insert(
+            "modifiedAt".into(),
+            render::timestamp(&old.modified_at).into(),
+        );
         o.insert("deletedAt".into(), render::timestamp(now).into());
     }
     Value::Object(o)
@@ -123,25 +141,35 @@ pub fn entity_data(
             m.insert("type".into(), render::types(&b.types, ctx));
             if c.sys_attrs {
                 m.insert("createdAt".into(), render::timestamp(&b.created_at).into());
-                m.insert("modifiedAt".into(), render::timestamp(&b.modified_at).into());
+                m.insert(
+                    "modifiedAt".into(),
+                    render::timestamp(&b.modified_at).into(),
+                );
             }
             m.insert("deletedAt".into(), render::timestamp(now).into());
             (m, Some(b))
         }
         (None, None) => return Value::Null,
     };
-    let Some(old) = old else { return Value::Object(out) };
+    let Some(old) = old else {
+        return Value::Object(out);
+    };
     if c.show_changes && c.format != Format::KeyValues && after.is_some() {
         for name in &changes.updated {
             let key = ctx.compact_iri(name);
-            let (Some(slot), Some(prev)) = (out.get_mut(&key), old.attrs.get(name)) else { continue };
+            let (Some(slot), Some(prev)) = (out.get_mut(&key), old.attrs.get(name)) else {
+                continue;
+            };
             let slots: Vec<&mut Value> = match slot {
                 Value::Array(items) => items.iter_mut().collect(),
                 other => vec![other],
             };
             for s in slots {
                 let Some(o) = s.as_object_mut() else { continue };
-                let ds = o.get("datasetId").and_then(Value::as_str).map(str::to_owned);
+                let ds = o
+                    .get("datasetId")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 if let Some(p) = prev.iter().find(|a| a.dataset_id == ds) {
                     o.insert(previous_member(p.kind).into(), previous(p, c));
                 }
@@ -150,7 +178,10 @@ pub fn entity_data(
     }
     let gone = after.is_none();
     let deleted: Vec<(String, Option<String>)> = if gone {
-        old.attrs.iter().flat_map(|(n, v)| v.iter().map(|a| (n.clone(), a.dataset_id.clone()))).collect()
+        old.attrs
+            .iter()
+            .flat_map(|(n, v)| v.iter().map(|a| (n.clone(), a.dataset_id.clone())))
+            .collect()
     } else {
         changes.deleted.clone()
     };
@@ -168,9 +199,12 @@ pub fn entity_data(
             if !wanted(c, &name) || (gone && !watched) || done.contains(&name) {
                 continue;
             }
-            let Some(instances) = old.attrs.get(&name) else { continue };
+            let Some(instances) = old.attrs.get(&name) else {
+                continue;
+            };
             let key = ctx.compact_iri(&name);
-            let all_gone = after.is_some_and(|a| !a.attrs.contains_key(&name)) && instances.len() > 1;
+            let all_gone =
+                after.is_some_and(|a| !a.attrs.contains_key(&name)) && instances.len() > 1;
             if all_gone {
                 // deleteAll: one null for the attribute, whatever its instances were.
                 let mut first = instances[0].clone();
@@ -178,17 +212,32 @@ pub fn entity_data(
                 out.insert(key, deleted_form(&first, c, now, gone));
                 done.insert(name);
             } else if let Some(inst) = instances.iter().find(|a| a.dataset_id == ds) {
-                if c.format == Format::KeyValues && out.get(&key).is_some_and(|v| v.get("dataset").is_some()) {
-                    if let Some(d) = out.get_mut(&key).and_then(|v| v.get_mut("dataset")).and_then(Value::as_object_mut) {
-                        d.insert(ds.clone().unwrap_or_else(|| "@none".into()), deleted_form(inst, c, now, gone));
+                if c.format == Format::KeyValues
+                    && out.get(&key).is_some_and(|v| v.get("dataset").is_some())
+                {
+                    if let Some(d) = out
+                        .get_mut(&key)
+                        .and_then(|v| v.get_mut("dataset"))
+                        .and_then(Value::as_object_mut)
+                    {
+                        d.insert(
+                            ds.clone().unwrap_or_else(|| "@none".into()),
+                            deleted_form(inst, c, now, gone),
+                        );
                     }
                 } else if c.format == Format::KeyValues && out.contains_key(&key) {
                     let mut d = Map::new();
                     for remaining in after.and_then(|a| a.attrs.get(&name)).into_iter().flatten() {
-                        let rk = remaining.dataset_id.clone().unwrap_or_else(|| "@none".into());
+                        let rk = remaining
+                            .dataset_id
+                            .clone()
+                            .unwrap_or_else(|| "@none".into());
                         d.insert(rk, out.get(&key).cloned().unwrap_or(Value::Null));
                     }
-                    d.insert(ds.clone().unwrap_or_else(|| "@none".into()), deleted_form(inst, c, now, gone));
+                    d.insert(
+                        ds.clone().unwrap_or_else(|| "@none".into()),
+                        deleted_form(inst, c, now, gone),
+                    );
                     out.insert(key, json!({ "dataset": d }));
                 } else {
                     push_instance(&mut out, key, deleted_form(inst, c, now, gone));
@@ -200,12 +249,22 @@ pub fn entity_data(
 }
 
 /// The Notification document.
-pub fn notification(sub_id: &str, data: Value, reason: Option<Trigger>, now: &Timestamp, ld: bool, context_url: &str) -> Value {
+pub fn notification(
+    sub_id: &str,
+    data: Value,
+    reason: Option<Trigger>,
+    now: &Timestamp,
+    ld: bool,
+    context_url: &str,
+) -> Value {
     let mut n = Map::new();
     if ld {
         n.insert("@context".into(), context_url.into());
     }
-    n.insert("id".into(), format!("urn:ngsi-ld:Notification:{}", uuid::Uuid::new_v4()).into());
+    n.insert(
+        "id".into(),
+        format!("urn:ngsi-ld:Notification:{}", uuid::Uuid::new_v4()).into(),
+    );
     n.insert("type".into(), "Notification".into());
     n.insert("subscriptionId".into(), sub_id.into());
     n.insert("notifiedAt".into(), render::timestamp(now).into());

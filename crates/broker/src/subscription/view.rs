@@ -18,11 +18,22 @@ pub fn render(sub: &Subscription, now: &Timestamp, sys_attrs: bool) -> Map<Strin
         }
     }
     if !out.contains_key("notificationTrigger") {
-        out.insert("notificationTrigger".into(), json!(["attributeCreated", "attributeUpdated"]));
+        out.insert(
+            "notificationTrigger".into(),
+            json!(["attributeCreated", "attributeUpdated"]),
+        );
     }
     out.insert("status".into(), Subscriptions::status(sub, now).into());
-    out.insert("jsonldContext".into(), sub.compiled.context_url.clone().into());
-    let mut n = sub.doc.get("notification").and_then(Value::as_object).cloned().unwrap_or_default();
+    out.insert(
+        "jsonldContext".into(),
+        sub.compiled.context_url.clone().into(),
+    );
+    let mut n = sub
+        .doc
+        .get("notification")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     if !n.contains_key("format") {
         n.insert("format".into(), "normalized".into());
     }
@@ -42,7 +53,15 @@ pub fn render(sub: &Subscription, now: &Timestamp, sys_attrs: bool) -> Map<Strin
             n.insert("lastFailure".into(), timestamp(t).into());
         }
         if c.times_sent > 0 {
-            n.insert("status".into(), if c.last_ok == Some(false) { "failed" } else { "ok" }.into());
+            n.insert(
+                "status".into(),
+                if c.last_ok == Some(false) {
+                    "failed"
+                } else {
+                    "ok"
+                }
+                .into(),
+            );
         }
     }
     out.insert("notification".into(), Value::Object(n));

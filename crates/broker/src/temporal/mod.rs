@@ -7,5 +7,8 @@ pub mod store;
 pub mod view;
 
 pub use service::{Temporal, TemporalRequest};
-pub use store::{AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty, TimeRange};
+pub use store::{
+    AggrMethod, Bucket, EntityRecord, Instance, InstanceFilter, TemporalStore, TimeProperty,
+    TimeRange,
+};
 pub use view::TemporalFormat;

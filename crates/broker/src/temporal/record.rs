@@ -18,7 +18,11 @@ pub fn instance_id() -> String {
     format!("urn:ngsi-ld:AttributeInstance:{}", uuid::Uuid::new_v4())
 }
 
-fn record_of(before: Option<&Entity>, after: Option<&Entity>, now: Timestamp) -> Option<EntityRecord> {
+fn record_of(
+    before: Option<&Entity>,
+    after: Option<&Entity>,
+    now: Timestamp,
+) -> Option<EntityRecord> {
     let e = after.or(before)?;
     let mut types = e.types.clone();
     if let Some(b) = before {
@@ -38,9 +42,15 @@ fn record_of(before: Option<&Entity>, after: Option<&Entity>, now: Timestamp) ->
 }
 
 /// The instances a change adds to history.
-pub fn instances_of(before: Option<&Entity>, after: Option<&Entity>, now: Timestamp) -> Vec<Instance> {
+pub fn instances_of(
+    before: Option<&Entity>,
+    after: Option<&Entity>,
+    now: Timestamp,
+) -> Vec<Instance> {
     let mut out = Vec::new();
-    let Some(id) = after.or(before).map(|e| e.id.clone()) else { return out };
+    let Some(id) = after.or(before).map(|e| e.id.clone()) else {
+        return out;
+    };
     if let Some(a) = after {
         for (name, instances) in &a.attrs {
             let old = before.and_then(|b| b.attrs.get(name));
@@ -62,7 +72,8 @@ pub fn instances_of(before: Option<&Entity>, after: Option<&Entity>, now: Timest
         for (name, instances) in &b.attrs {
             let now_there = after.and_then(|a| a.attrs.get(name));
             for inst in instances {
-                let kept = now_there.is_some_and(|v| v.iter().any(|x| x.dataset_id == inst.dataset_id));
+                let kept =
+                    now_there.is_some_and(|v| v.iter().any(|x| x.dataset_id == inst.dataset_id));
                 if !kept {
                     out.push(deletion(&id, name, inst, now));
                 }
@@ -77,7 +88,13 @@ fn deletion(entity: &str, name: &str, old: &Attribute, now: Timestamp) -> Instan
     attribute.value = Value::String(NGSI_LD_NULL.into());
     attribute.sub.clear();
     attribute.modified_at = now;
-    Instance { entity_id: entity.into(), attr: name.into(), instance_id: instance_id(), attribute, deleted_at: Some(now) }
+    Instance {
+        entity_id: entity.into(),
+        attr: name.into(),
+        instance_id: instance_id(),
+        attribute,
+        deleted_at: Some(now),
+    }
 }
 
 /// Records every applied change into a [`TemporalStore`].

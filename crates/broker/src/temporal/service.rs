@@ -35,7 +35,11 @@ pub struct TemporalRequest {
 
 /// The value an entity's history sorts by for one key: entity members from the record,
 /// attributes from their latest instance in the answer.
-fn sort_value(rec: &EntityRecord, instances: &[Instance], key: &crate::query::OrderKey) -> Option<Value> {
+fn sort_value(
+    rec: &EntityRecord,
+    instances: &[Instance],
+    key: &crate::query::OrderKey,
+) -> Option<Value> {
     let first = key.path.first()?;
     match first.as_str() {
         "id" => return Some(rec.id.clone().into()),
@@ -69,7 +73,10 @@ fn compare(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
         (None, None) => Ordering::Equal,
         (None, Some(_)) => Ordering::Greater,
         (Some(_), None) => Ordering::Less,
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
     }
@@ -97,7 +104,11 @@ impl ContentRange {
 /// Time of an instance on the requested time property, as an instant.
 fn instant(i: &Instance, p: super::TimeProperty) -> Option<crate::model::Timestamp> {
     match p {
-        super::TimeProperty::ObservedAt => i.attribute.observed_at.as_deref().and_then(parse::parse_datetime),
+        super::TimeProperty::ObservedAt => i
+            .attribute
+            .observed_at
+            .as_deref()
+            .and_then(parse::parse_datetime),
         super::TimeProperty::CreatedAt => Some(i.attribute.created_at),
         super::TimeProperty::ModifiedAt => Some(i.attribute.modified_at),
         super::TimeProperty::DeletedAt => i.deleted_at,
@@ -111,27 +122,41 @@ fn show(t: &crate::model::Timestamp) -> String {
 /// Keeps at most `limit` instances (ties at the cut are kept together): the oldest ones
 /// ("forwards"), or with lastN the newest ones ("backwards"), and says which range they
 /// cover (GS CIM 009 clause 6.3.10).
-fn paginate(instances: Vec<Instance>, limit: usize, f: &InstanceFilter) -> (Vec<Instance>, Option<ContentRange>) {
+fn paginate(
+    instances: Vec<Instance>,
+    limit: usize,
+    f: &InstanceFilter,
+) -> (Vec<Instance>, Option<ContentRange>) {
     if instances.len() <= limit || limit == 0 {
         return (instances, None);
     }
     let p = f.range.property;
-    let mut times: Vec<crate::model::Timestamp> = instances.iter().filter_map(|i| instant(i, p)).collect();
+    let mut times: Vec<crate::model::Timestamp> =
+        instances.iter().filter_map(|i| instant(i, p)).collect();
     if times.is_empty() {
         return (instances, None);
     }
     times.sort();
     let backwards = f.last_n.is_some();
     let (cut, newest, oldest) = if backwards {
-        (times[times.len() - limit.min(times.len())], times[times.len() - 1], times[0])
+        (
+            times[times.len() - limit.min(times.len())],
+            times[times.len() - 1],
+            times[0],
+        )
     } else {
-        (times[limit.min(times.len()) - 1], times[times.len() - 1], times[0])
+        (
+            times[limit.min(times.len()) - 1],
+            times[times.len() - 1],
+            times[0],
+        )
     };
     let kept: Vec<Instance> = instances
         .into_iter()
         .filter(|i| instant(i, p).is_some_and(|t| if backwards { t >= cut } else { t <= cut }))
         .collect();
-    let kept_times: Vec<crate::model::Timestamp> = kept.iter().filter_map(|i| instant(i, p)).collect();
+    let kept_times: Vec<crate::model::Timestamp> =
+        kept.iter().filter_map(|i| instant(i, p)).collect();
     let (kmin, kmax) = (
         kept_times.iter().min().copied().unwrap_or(oldest),
         kept_times.iter().max().copied().unwrap_or(newest),
@@ -141,10 +166,18 @@ fn paginate(instances: Vec<Instance>, limit: usize, f: &InstanceFilter) -> (Vec<
             (None, Some(to)) | (Some(_), Some(to)) => to,
             _ => kmax,
         };
-        ContentRange { start: show(&start), end: show(&kmin), size: f.last_n.map_or("*".into(), |n| n.to_string()) }
+        ContentRange {
+            start: show(&start),
+            end: show(&kmin),
+            size: f.last_n.map_or("*".into(), |n| n.to_string()),
+        }
     } else {
         let start = f.range.from.unwrap_or(kmin);
-        ContentRange { start: show(&start), end: show(&kmax), size: "*".into() }
+        ContentRange {
+            start: show(&start),
+            end: show(&kmax),
+            size: "*".into(),
+        }
     };
     (kept, Some(range))
 }
@@ -162,8 +195,22 @@ fn not_found(id: &str) -> BrokerError {
 
 /// Reads the attributes of a temporal payload: every member is one instance or an array of
 /// instances (several may share a datasetId: they are points in time).
-fn temporal_attributes(obj: &Map<String, Value>, s: &Scope, now: crate::model::Timestamp) -> Result<Vec<(String, Attribute)>> {
-    const SKIP: [&str; 9] = ["@context", "id", "@id", "type", "@type", "scope", "createdAt", "modifiedAt", "deletedAt"];
+fn temporal_attributes(
+    obj: &Map<String, Value>,
+    s: &Scope,
+    now: crate::model::Timestamp,
+) -> Result<Vec<(String, Attribute)>> {
+    const SKIP: [&str; 9] = [
+        "@context",
+        "id",
+        "@id",
+        "type",
+        "@type",
+        "scope",
+        "createdAt",
+        "modifiedAt",
+        "deletedAt",
+    ];
     let mut out = Vec::new();
     for (name, v) in obj {
         if SKIP.contains(&name.as_str()) {
@@ -175,7 +222,10 @@ fn temporal_attributes(obj: &Map<String, Value>, s: &Scope, now: crate::model::T
             other => vec![other],
         };
         for i in items {
-            out.push((expanded.clone(), parse::attribute(name, &expanded, i, &s.ctx, now)?));
+            out.push((
+                expanded.clone(),
+                parse::attribute(name, &expanded, i, &s.ctx, now)?,
+            ));
         }
     }
     Ok(out)
@@ -194,17 +244,39 @@ impl Temporal {
 
     async fn record(&self, s: &Scope, id: &str) -> Result<Option<EntityRecord>> {
         let ids = [id.to_owned()];
-        Ok(self.store.entities(&s.tenant, Some(&ids), None).await?.into_iter().next())
+        Ok(self
+            .store
+            .entities(&s.tenant, Some(&ids), None)
+            .await?
+            .into_iter()
+            .next())
     }
 
-    async fn render_one(&self, s: &Scope, rec: &EntityRecord, req: &TemporalRequest) -> Result<Map<String, Value>> {
+    async fn render_one(
+        &self,
+        s: &Scope,
+        rec: &EntityRecord,
+        req: &TemporalRequest,
+    ) -> Result<Map<String, Value>> {
         Ok(self.render_paged(s, rec, req).await?.0)
     }
 
-    async fn render_paged(&self, s: &Scope, rec: &EntityRecord, req: &TemporalRequest) -> Result<(Map<String, Value>, Option<ContentRange>)> {
+    async fn render_paged(
+        &self,
+        s: &Scope,
+        rec: &EntityRecord,
+        req: &TemporalRequest,
+    ) -> Result<(Map<String, Value>, Option<ContentRange>)> {
         if req.format == TemporalFormat::Aggregated {
-            let series = self.store.aggregate(&s.tenant, &rec.id, &req.filter, &req.methods, req.period).await?;
-            let plain = InstanceFilter { attrs: req.filter.attrs.clone(), last_n: Some(1), ..Default::default() };
+            let series = self
+                .store
+                .aggregate(&s.tenant, &rec.id, &req.filter, &req.methods, req.period)
+                .await?;
+            let plain = InstanceFilter {
+                attrs: req.filter.attrs.clone(),
+                last_n: Some(1),
+                ..Default::default()
+            };
             let kinds: BTreeMap<String, AttrKind> = self
                 .store
                 .instances(&s.tenant, &rec.id, &plain)
@@ -212,15 +284,31 @@ impl Temporal {
                 .into_iter()
                 .map(|i| (i.attr, i.attribute.kind))
                 .collect();
-            return Ok((view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx), None));
+            return Ok((
+                view::render_aggregated(rec, &series, &kinds, &req.methods, &s.ctx),
+                None,
+            ));
         }
-        let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
-        let before_cut: Vec<(String, AttrKind)> = instances.iter().map(|i| (i.attr.clone(), i.attribute.kind)).collect();
+        let instances = self
+            .store
+            .instances(&s.tenant, &rec.id, &req.filter)
+            .await?;
+        let before_cut: Vec<(String, AttrKind)> = instances
+            .iter()
+            .map(|i| (i.attr.clone(), i.attribute.kind))
+            .collect();
         let (instances, range) = match req.page_size {
             Some(limit) => paginate(instances, limit, &req.filter),
             None => (instances, None),
         };
-        let mut out = view::render(rec, &instances, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+        let mut out = view::render(
+            rec,
+            &instances,
+            &s.ctx,
+            &req.opts,
+            &req.format,
+            req.filter.range.property,
+        );
         if range.is_some() {
             keep_cut_attributes(&mut out, &before_cut, &s.ctx, &req.format);
         }
@@ -229,16 +317,25 @@ impl Temporal {
     }
 
     /// Retrieve the temporal evolution of an entity; a range when the answer is partial.
-    pub async fn retrieve(&self, s: &Scope, id: &str, req: &TemporalRequest) -> Result<(Map<String, Value>, Option<ContentRange>)> {
+    pub async fn retrieve(
+        &self,
+        s: &Scope,
+        id: &str,
+        req: &TemporalRequest,
+    ) -> Result<(Map<String, Value>, Option<ContentRange>)> {
         crate::service::check_id(id)?;
         let rec = self.record(s, id).await?.ok_or_else(|| not_found(id))?;
         let (out, range) = self.render_paged(s, &rec, req).await?;
         let projected = req.opts.projection.pick.is_some() || !req.opts.projection.omit.is_empty();
         if out.is_empty() && projected {
-            return Err(BrokerError::not_found(format!("nothing of '{id}' is left after pick/omit")));
+            return Err(BrokerError::not_found(format!(
+                "nothing of '{id}' is left after pick/omit"
+            )));
         }
         if req.filter.attrs.is_some() && !has_attributes(&out) {
-            return Err(BrokerError::not_found(format!("'{id}' has no history of the attributes asked for")));
+            return Err(BrokerError::not_found(format!(
+                "'{id}' has no history of the attributes asked for"
+            )));
         }
         Ok((out, range))
     }
@@ -253,7 +350,10 @@ impl Temporal {
         limit: usize,
     ) -> Result<(Vec<Map<String, Value>>, usize, Option<ContentRange>)> {
         let pre = q.prefilter();
-        let records = self.store.entities(&s.tenant, pre.ids.as_deref(), pre.any_type.as_deref()).await?;
+        let records = self
+            .store
+            .entities(&s.tenant, pre.ids.as_deref(), pre.any_type.as_deref())
+            .await?;
         let mut selected: Vec<EntityRecord> = records
             .into_iter()
             .filter(|r| {
@@ -265,11 +365,17 @@ impl Temporal {
                     modified_at: r.modified_at,
                     attrs: Default::default(),
                 };
-                EntityQuery { selectors: q.selectors.clone(), ..Default::default() }.matches(&probe)
+                EntityQuery {
+                    selectors: q.selectors.clone(),
+                    ..Default::default()
+                }
+                .matches(&probe)
             })
             .collect();
         selected.sort_by(|a, b| a.id.cmp(&b.id));
-        let narrowed = req.filter.attrs.is_some() || req.filter.range.from.is_some() || req.filter.range.to.is_some();
+        let narrowed = req.filter.attrs.is_some()
+            || req.filter.range.from.is_some()
+            || req.filter.range.to.is_some();
         if req.format == TemporalFormat::Aggregated {
             let mut out = Vec::new();
             let mut total = 0;
@@ -290,14 +396,24 @@ impl Temporal {
         for rec in selected {
             if let Some(g) = &q.geo {
                 // The entity matches if its GeoProperty matched at some time in the range.
-                let f = InstanceFilter { attrs: Some(vec![g.geoproperty.clone()]), range: req.filter.range.clone(), last_n: None };
+                let f = InstanceFilter {
+                    attrs: Some(vec![g.geoproperty.clone()]),
+                    range: req.filter.range.clone(),
+                    last_n: None,
+                };
                 let located = self.store.instances(&s.tenant, &rec.id, &f).await?;
-                let hit = located.iter().any(|i| ngsild_query::geometry_from_geojson(&i.attribute.value).is_ok_and(|geom| g.matches(&geom)));
+                let hit = located.iter().any(|i| {
+                    ngsild_query::geometry_from_geojson(&i.attribute.value)
+                        .is_ok_and(|geom| g.matches(&geom))
+                });
                 if !hit {
                     continue;
                 }
             }
-            let instances = self.store.instances(&s.tenant, &rec.id, &req.filter).await?;
+            let instances = self
+                .store
+                .instances(&s.tenant, &rec.id, &req.filter)
+                .await?;
             if instances.is_empty() && narrowed {
                 continue;
             }
@@ -316,25 +432,47 @@ impl Temporal {
             });
         }
         let total = per_entity.len();
-        let page: Vec<(EntityRecord, Vec<Instance>)> = per_entity.into_iter().skip(offset).take(limit).collect();
+        let page: Vec<(EntityRecord, Vec<Instance>)> =
+            per_entity.into_iter().skip(offset).take(limit).collect();
         // Temporal pagination over the whole page's instances.
         let all: Vec<Instance> = page.iter().flat_map(|(_, i)| i.iter().cloned()).collect();
         let (kept, range) = match req.page_size {
             Some(n) => paginate(all, n, &req.filter),
             None => (all, None),
         };
-        let kept_ids: std::collections::HashSet<&str> = kept.iter().map(|i| i.instance_id.as_str()).collect();
+        let kept_ids: std::collections::HashSet<&str> =
+            kept.iter().map(|i| i.instance_id.as_str()).collect();
         let mut out = Vec::new();
         for (rec, instances) in &page {
-            let mine: Vec<Instance> = instances.iter().filter(|i| kept_ids.contains(i.instance_id.as_str())).cloned().collect();
-            let mut rendered = view::render(rec, &mine, &s.ctx, &req.opts, &req.format, req.filter.range.property);
+            let mine: Vec<Instance> = instances
+                .iter()
+                .filter(|i| kept_ids.contains(i.instance_id.as_str()))
+                .cloned()
+                .collect();
+            let mut rendered = view::render(
+                rec,
+                &mine,
+                &s.ctx,
+                &req.opts,
+                &req.format,
+                req.filter.range.property,
+            );
             if range.is_some() {
-                let names: Vec<(String, AttrKind)> = instances.iter().map(|i| (i.attr.clone(), i.attribute.kind)).collect();
+                let names: Vec<(String, AttrKind)> = instances
+                    .iter()
+                    .map(|i| (i.attr.clone(), i.attribute.kind))
+                    .collect();
                 keep_cut_attributes(&mut rendered, &names, &s.ctx, &req.format);
             }
             // Entities whose history has nothing for the datasetIds asked for drop out; pick
             // and omit only shape what is shown.
-            let wanted = |i: &&Instance| req.opts.projection.dataset_ids.as_ref().is_none_or(|d| d.contains(&i.attribute.dataset_id));
+            let wanted = |i: &&Instance| {
+                req.opts
+                    .projection
+                    .dataset_ids
+                    .as_ref()
+                    .is_none_or(|d| d.contains(&i.attribute.dataset_id))
+            };
             let has_history = instances.iter().any(|i| wanted(&i));
             project(&mut rendered, &req.opts, &s.ctx);
             if has_history || !narrowed {
@@ -347,7 +485,9 @@ impl Temporal {
     /// Create or update the temporal representation of an entity: every instance given is
     /// added. Returns whether the entity was new to history.
     pub async fn upsert(&self, s: &Scope, body: &Value) -> Result<bool> {
-        let obj = body.as_object().ok_or_else(|| BrokerError::invalid("a temporal entity must be a JSON object"))?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| BrokerError::invalid("a temporal entity must be a JSON object"))?;
         let now = self.clock.now();
         let e = parse::entity(&Value::Object(strip_attrs(obj)), &s.ctx, now)?;
         let attrs = temporal_attributes(obj, s, now)?;
@@ -369,7 +509,13 @@ impl Temporal {
         };
         let instances = attrs
             .into_iter()
-            .map(|(attr, attribute)| Instance { entity_id: e.id.clone(), attr, instance_id: instance_id(), attribute, deleted_at: None })
+            .map(|(attr, attribute)| Instance {
+                entity_id: e.id.clone(),
+                attr,
+                instance_id: instance_id(),
+                attribute,
+                deleted_at: None,
+            })
             .collect();
         self.store.record(&s.tenant, vec![rec], instances).await?;
         Ok(existing.is_none())
@@ -379,41 +525,87 @@ impl Temporal {
     pub async fn append(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
         crate::service::check_id(id)?;
         let rec = self.record(s, id).await?.ok_or_else(|| not_found(id))?;
-        let obj = body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
         let now = self.clock.now();
         let instances: Vec<Instance> = temporal_attributes(obj, s, now)?
             .into_iter()
-            .map(|(attr, attribute)| Instance { entity_id: id.to_owned(), attr, instance_id: instance_id(), attribute, deleted_at: None })
+            .map(|(attr, attribute)| Instance {
+                entity_id: id.to_owned(),
+                attr,
+                instance_id: instance_id(),
+                attribute,
+                deleted_at: None,
+            })
             .collect();
-        self.store.record(&s.tenant, vec![EntityRecord { modified_at: now, ..rec }], instances).await?;
+        self.store
+            .record(
+                &s.tenant,
+                vec![EntityRecord {
+                    modified_at: now,
+                    ..rec
+                }],
+                instances,
+            )
+            .await?;
         Ok(())
     }
 
     /// Delete an entity's history.
     pub async fn delete_entity(&self, s: &Scope, id: &str) -> Result<()> {
         crate::service::check_id(id)?;
-        if self.store.delete_entity(&s.tenant, id).await? { Ok(()) } else { Err(not_found(id)) }
+        if self.store.delete_entity(&s.tenant, id).await? {
+            Ok(())
+        } else {
+            Err(not_found(id))
+        }
     }
 
     /// Delete an attribute's history.
-    pub async fn delete_attr(&self, s: &Scope, id: &str, attr: &str, dataset_id: Option<&str>, all: bool) -> Result<()> {
+    pub async fn delete_attr(
+        &self,
+        s: &Scope,
+        id: &str,
+        attr: &str,
+        dataset_id: Option<&str>,
+        all: bool,
+    ) -> Result<()> {
         crate::service::check_id(id)?;
         let name = parse::attr_name(attr, &s.ctx)?;
-        if self.store.delete_attr(&s.tenant, id, &name, dataset_id, all).await? {
+        if self
+            .store
+            .delete_attr(&s.tenant, id, &name, dataset_id, all)
+            .await?
+        {
             Ok(())
         } else {
-            Err(BrokerError::not_found(format!("no history of attribute '{attr}'")))
+            Err(BrokerError::not_found(format!(
+                "no history of attribute '{attr}'"
+            )))
         }
     }
 
     /// Delete one attribute instance.
-    pub async fn delete_instance(&self, s: &Scope, id: &str, attr: &str, instance: &str) -> Result<()> {
+    pub async fn delete_instance(
+        &self,
+        s: &Scope,
+        id: &str,
+        attr: &str,
+        instance: &str,
+    ) -> Result<()> {
         crate::service::check_id(id)?;
         if !parse::is_uri(instance) {
-            return Err(BrokerError::bad_data(format!("'{instance}' is not a valid instance id (a URI)")));
+            return Err(BrokerError::bad_data(format!(
+                "'{instance}' is not a valid instance id (a URI)"
+            )));
         }
         let name = parse::attr_name(attr, &s.ctx)?;
-        if self.store.delete_instance(&s.tenant, id, &name, instance).await? {
+        if self
+            .store
+            .delete_instance(&s.tenant, id, &name, instance)
+            .await?
+        {
             Ok(())
         } else {
             Err(BrokerError::not_found(format!("no instance '{instance}'")))
@@ -421,23 +613,53 @@ impl Temporal {
     }
 
     /// Modify one attribute instance.
-    pub async fn modify_instance(&self, s: &Scope, id: &str, attr: &str, instance: &str, body: &Value) -> Result<()> {
+    pub async fn modify_instance(
+        &self,
+        s: &Scope,
+        id: &str,
+        attr: &str,
+        instance: &str,
+        body: &Value,
+    ) -> Result<()> {
         crate::service::check_id(id)?;
         let name = parse::attr_name(attr, &s.ctx)?;
         if !parse::is_uri(instance) {
-            return Err(BrokerError::bad_data(format!("'{instance}' is not a valid instance id (a URI)")));
+            return Err(BrokerError::bad_data(format!(
+                "'{instance}' is not a valid instance id (a URI)"
+            )));
         }
         self.record(s, id).await?.ok_or_else(|| not_found(id))?;
-        let obj = body.as_object().ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
         // The fragment is the instance itself, or wrapped under the attribute's name.
-        let bare = ["type", "value", "object", "languageMap", "vocab", "json", "valueList", "objectList"].iter().any(|m| obj.contains_key(*m));
-        let frag = if bare { body.clone() } else { obj.get(attr).cloned().unwrap_or(Value::Null) };
+        let bare = [
+            "type",
+            "value",
+            "object",
+            "languageMap",
+            "vocab",
+            "json",
+            "valueList",
+            "objectList",
+        ]
+        .iter()
+        .any(|m| obj.contains_key(*m));
+        let frag = if bare {
+            body.clone()
+        } else {
+            obj.get(attr).cloned().unwrap_or(Value::Null)
+        };
         let frag = match frag {
             Value::Array(mut a) if a.len() == 1 => a.remove(0),
             v => v,
         };
         let new = parse::attribute(attr, &name, &frag, &s.ctx, self.clock.now())?;
-        if self.store.modify_instance(&s.tenant, id, &name, instance, new).await? {
+        if self
+            .store
+            .modify_instance(&s.tenant, id, &name, instance, new)
+            .await?
+        {
             Ok(())
         } else {
             Err(BrokerError::not_found(format!("no instance '{instance}'")))
@@ -447,22 +669,38 @@ impl Temporal {
 
 /// An attribute whose instances all fall after the page's cut stays, empty, so the client
 /// sees it exists and asks for the next range.
-fn keep_cut_attributes(out: &mut Map<String, Value>, cut: &[(String, AttrKind)], ctx: &jsonld::Context, format: &TemporalFormat) {
+fn keep_cut_attributes(
+    out: &mut Map<String, Value>,
+    cut: &[(String, AttrKind)],
+    ctx: &jsonld::Context,
+    format: &TemporalFormat,
+) {
     for (n, kind) in cut {
-        out.entry(ctx.compact_iri(n)).or_insert_with(|| match format {
-            TemporalFormat::TemporalValues => {
-                let mut o = Map::new();
-                o.insert("type".into(), kind.type_name().into());
-                o.insert(view::values_member(*kind).into(), Value::Array(Vec::new()));
-                Value::Object(o)
-            }
-            _ => Value::Array(Vec::new()),
-        });
+        out.entry(ctx.compact_iri(n))
+            .or_insert_with(|| match format {
+                TemporalFormat::TemporalValues => {
+                    let mut o = Map::new();
+                    o.insert("type".into(), kind.type_name().into());
+                    o.insert(view::values_member(*kind).into(), Value::Array(Vec::new()));
+                    Value::Object(o)
+                }
+                _ => Value::Array(Vec::new()),
+            });
     }
 }
 
 fn has_attributes(m: &Map<String, Value>) -> bool {
-    m.keys().any(|k| !["id", "type", "createdAt", "modifiedAt", "deletedAt", "@context"].contains(&k.as_str()))
+    m.keys().any(|k| {
+        ![
+            "id",
+            "type",
+            "createdAt",
+            "modifiedAt",
+            "deletedAt",
+            "@context",
+        ]
+        .contains(&k.as_str())
+    })
 }
 
 /// Applies pick/omit to a rendered temporal entity (members by compact name, or id/type).
@@ -472,7 +710,11 @@ fn project(out: &mut Map<String, Value>, opts: &RenderOptions, ctx: &jsonld::Con
         return;
     }
     out.retain(|k, _| {
-        let name = if k == "id" || k == "type" { k.clone() } else { ctx.expand_term(k) };
+        let name = if k == "id" || k == "type" {
+            k.clone()
+        } else {
+            ctx.expand_term(k)
+        };
         p.pick.as_ref().is_none_or(|pick| pick.contains(&name)) && !p.omit.contains(&name)
     });
 }

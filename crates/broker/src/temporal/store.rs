@@ -126,9 +126,18 @@ impl AggrMethod {
 
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::TotalCount, Self::DistinctCount, Self::Sum, Self::Avg, Self::Min, Self::Max, Self::StdDev, Self::SumSq]
-            .into_iter()
-            .find(|m| m.name() == s)
+        [
+            Self::TotalCount,
+            Self::DistinctCount,
+            Self::Sum,
+            Self::Avg,
+            Self::Min,
+            Self::Max,
+            Self::StdDev,
+            Self::SumSq,
+        ]
+        .into_iter()
+        .find(|m| m.name() == s)
     }
 }
 
@@ -150,11 +159,26 @@ pub type SeriesKey = (String, Option<String>);
 #[async_trait]
 pub trait TemporalStore: Send + Sync + 'static {
     /// Durably records entity lifecycle changes and new instances (one commit).
-    async fn record(&self, tenant: &str, entities: Vec<EntityRecord>, instances: Vec<Instance>) -> Result<(), StoreError>;
+    async fn record(
+        &self,
+        tenant: &str,
+        entities: Vec<EntityRecord>,
+        instances: Vec<Instance>,
+    ) -> Result<(), StoreError>;
     /// The entities history knows, optionally narrowed by ids and by any of the types.
-    async fn entities(&self, tenant: &str, ids: Option<&[String]>, any_type: Option<&[String]>) -> Result<Vec<EntityRecord>, StoreError>;
+    async fn entities(
+        &self,
+        tenant: &str,
+        ids: Option<&[String]>,
+        any_type: Option<&[String]>,
+    ) -> Result<Vec<EntityRecord>, StoreError>;
     /// One entity's instances that pass the filter, ordered by attribute, datasetId, time.
-    async fn instances(&self, tenant: &str, entity_id: &str, f: &InstanceFilter) -> Result<Vec<Instance>, StoreError>;
+    async fn instances(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        f: &InstanceFilter,
+    ) -> Result<Vec<Instance>, StoreError>;
     /// Aggregates one entity's instances per series over periods of `period` starting at
     /// `f.range.from` (or the first instance); `period = None` aggregates the whole range.
     async fn aggregate(
@@ -168,11 +192,31 @@ pub trait TemporalStore: Send + Sync + 'static {
     /// Deletes an entity's whole history; false if unknown.
     async fn delete_entity(&self, tenant: &str, entity_id: &str) -> Result<bool, StoreError>;
     /// Deletes an attribute's history (one datasetId, or all with `all`); false if none.
-    async fn delete_attr(&self, tenant: &str, entity_id: &str, attr: &str, dataset_id: Option<&str>, all: bool) -> Result<bool, StoreError>;
+    async fn delete_attr(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        attr: &str,
+        dataset_id: Option<&str>,
+        all: bool,
+    ) -> Result<bool, StoreError>;
     /// Deletes one instance; false if unknown.
-    async fn delete_instance(&self, tenant: &str, entity_id: &str, attr: &str, instance_id: &str) -> Result<bool, StoreError>;
+    async fn delete_instance(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        attr: &str,
+        instance_id: &str,
+    ) -> Result<bool, StoreError>;
     /// Replaces one instance's content (keeping its id); false if unknown.
-    async fn modify_instance(&self, tenant: &str, entity_id: &str, attr: &str, instance_id: &str, new: Attribute) -> Result<bool, StoreError>;
+    async fn modify_instance(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        attr: &str,
+        instance_id: &str,
+        new: Attribute,
+    ) -> Result<bool, StoreError>;
     /// Deletes everything (admin reset).
     async fn reset(&self) -> Result<(), StoreError>;
 }

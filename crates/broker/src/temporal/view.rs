@@ -69,7 +69,12 @@ pub fn render(
 ) -> Map<String, Value> {
     let mut out = head(rec, ctx, opts.sys_attrs);
     let mut by_attr: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
-    let wanted = |i: &Instance| opts.projection.dataset_ids.as_ref().is_none_or(|d| d.contains(&i.attribute.dataset_id));
+    let wanted = |i: &Instance| {
+        opts.projection
+            .dataset_ids
+            .as_ref()
+            .is_none_or(|d| d.contains(&i.attribute.dataset_id))
+    };
     for i in instances.iter().filter(|i| wanted(i)) {
         by_attr.entry(i.attr.as_str()).or_default().push(i);
     }
@@ -92,7 +97,9 @@ pub fn render(
                             .iter()
                             .map(|i| {
                                 let v = match kind {
-                                    AttrKind::LanguageProperty => json!({ "languageMap": i.attribute.value }),
+                                    AttrKind::LanguageProperty => {
+                                        json!({ "languageMap": i.attribute.value })
+                                    }
                                     AttrKind::JsonProperty => json!({ "json": i.attribute.value }),
                                     AttrKind::VocabProperty => {
                                         let shown = render::key_value(&i.attribute, ctx, opts);
@@ -112,7 +119,11 @@ pub fn render(
                         Value::Object(o)
                     })
                     .collect();
-                if rendered.len() == 1 { rendered.remove(0) } else { Value::Array(rendered) }
+                if rendered.len() == 1 {
+                    rendered.remove(0)
+                } else {
+                    Value::Array(rendered)
+                }
             }
             _ => Value::Array(
                 list.iter()
@@ -159,14 +170,27 @@ pub fn render_aggregated(
         for m in methods {
             let triples: Vec<Value> = buckets
                 .iter()
-                .map(|b| json!([b.values.get(m).cloned().unwrap_or(Value::Null), period_time(&b.start), period_time(&b.end)]))
+                .map(|b| {
+                    json!([
+                        b.values.get(m).cloned().unwrap_or(Value::Null),
+                        period_time(&b.start),
+                        period_time(&b.end)
+                    ])
+                })
                 .collect();
             o.insert(m.name().into(), Value::Array(triples));
         }
-        by_attr.entry(attr.as_str()).or_default().push(Value::Object(o));
+        by_attr
+            .entry(attr.as_str())
+            .or_default()
+            .push(Value::Object(o));
     }
     for (attr, mut list) in by_attr {
-        let v = if list.len() == 1 { list.remove(0) } else { Value::Array(list) };
+        let v = if list.len() == 1 {
+            list.remove(0)
+        } else {
+            Value::Array(list)
+        };
         out.insert(ctx.compact_iri(attr), v);
     }
     out

@@ -45,7 +45,10 @@ async fn empty_registry_lists_only_the_default_core() {
 #[tokio::test]
 async fn hosted_add_get_use_delete() {
     let reg = offline();
-    let info = reg.add_hosted(minimal(), &format!("{BASE}/")).await.unwrap();
+    let info = reg
+        .add_hosted(minimal(), &format!("{BASE}/"))
+        .await
+        .unwrap();
     assert_eq!(info.kind, ContextKind::Hosted);
     assert_eq!(info.url, format!("{BASE}/{}", info.local_id));
     assert_eq!(info.number_of_hits, 0);
@@ -107,7 +110,10 @@ async fn invalid_hosted_payloads() {
     .await
     .unwrap();
     assert_eq!(reg.list(Some(ContextKind::Hosted)).len(), 1);
-    assert!(reg.list(Some(ContextKind::Cached)).len() == 1, "only the core");
+    assert!(
+        reg.list(Some(ContextKind::Cached)).len() == 1,
+        "only the core"
+    );
 }
 
 #[tokio::test]
@@ -127,7 +133,10 @@ async fn hosted_contexts_keep_only_the_context_and_cache_what_they_reference() {
         .await
         .unwrap();
     // Clause 5.13.2.3: everything outside @context is discarded.
-    assert_eq!(reg.get(&info.local_id).unwrap(), json!({"@context": [a, b]}));
+    assert_eq!(
+        reg.get(&info.local_id).unwrap(),
+        json!({"@context": [a, b]})
+    );
     // The referenced contexts were downloaded once and are Cached entries now.
     for url in [a, b] {
         assert_eq!(reg.info(url).unwrap().kind, ContextKind::Cached);
@@ -162,10 +171,7 @@ async fn relative_context_references_are_invalid_not_unavailable() {
     let reg = registry(loader.clone());
     for local in [json!("/api/v1/context.jsonld"), json!(["ctx.jsonld"])] {
         assert!(
-            matches!(
-                reg.active(Some(&local)).await,
-                Err(JsonLdError::Invalid(_))
-            ),
+            matches!(reg.active(Some(&local)).await, Err(JsonLdError::Invalid(_))),
             "{local}"
         );
     }
@@ -320,7 +326,8 @@ async fn implicitly_created_contexts() {
     assert_eq!(again.local_id, info.local_id);
     assert_eq!(again.number_of_hits, 2);
     assert_ne!(
-        reg.add_implicit(&json!(["https://a.example/ctx"]), BASE).local_id,
+        reg.add_implicit(&json!(["https://a.example/ctx"]), BASE)
+            .local_id,
         info.local_id
     );
     assert_eq!(reg.list(Some(ContextKind::ImplicitlyCreated)).len(), 2);
