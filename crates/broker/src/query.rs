@@ -67,18 +67,24 @@ fn sort_value(e: &Entity, key: &OrderKey) -> Option<Value> {
         "modifiedAt" => return Some(crate::render::timestamp(&e.modified_at).into()),
         _ => {}
     }
-    let mut attr = e.attr(first)?;
-    for (i, step) in key.path[1..].iter().enumerate() {
+    attr_sort_value(e.attr(first)?, &key.path[1..])
+}
+
+/// The value of an attribute along the rest of an `orderBy` path: sub-attributes, and at the
+/// end possibly a member such as `createdAt` or `observedAt`.
+pub fn attr_sort_value(mut attr: &Attribute, rest: &[String]) -> Option<Value> {
+    for (i, step) in rest.iter().enumerate() {
         match attr.sub.get(step) {
             Some(sub) => attr = sub,
-            None if i + 2 == key.path.len() => return member_value(attr, step),
+            None if i + 1 == rest.len() => return member_value(attr, step),
             None => return None,
         }
     }
     Some(attr.value.clone())
 }
 
-fn compare_values(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
+/// Compares two sort values: numbers numerically, strings lexically, missing values last.
+pub fn compare_values(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     match (a, b) {
         (None, None) => Ordering::Equal,
@@ -97,18 +103,26 @@ fn compare_values(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
     }
 }
 
+/// Orders two items by `keys`, reading each key's value with `value_of`.
+pub fn order_by<T>(
+    a: &T,
+    b: &T,
+    keys: &[OrderKey],
+    value_of: impl Fn(&T, &OrderKey) -> Option<Value>,
+) -> std::cmp::Ordering {
+    for k in keys {
+        let ord = compare_values(&value_of(a, k), &value_of(b, k));
+        let ord = if k.descending { ord.reverse() } else { ord };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
 /// Sorts entities by `keys` (stable: ties keep id order; missing values sort last).
 pub fn sort(entities: &mut [std::sync::Arc<Entity>], keys: &[OrderKey]) {
-    entities.sort_by(|a, b| {
-        for k in keys {
-            let ord = compare_values(&sort_value(a, k), &sort_value(b, k));
-            let ord = if k.descending { ord.reverse() } else { ord };
-            if ord != std::cmp::Ordering::Equal {
-                return ord;
-            }
-        }
-        std::cmp::Ordering::Equal
-    });
+    entities.sort_by(|a, b| order_by(a, b, keys, |e, k| sort_value(e, k)));
 }
 
 impl EntityQuery {

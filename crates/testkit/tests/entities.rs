@@ -307,6 +307,10 @@ async fn queries_filter_page_and_count() {
     let within = ids(&app, "type=Room&georel=within&geometry=Polygon&coordinates=%5B%5B%5B8.7495,51.70%5D,%5B8.7525,51.70%5D,%5B8.7525,51.72%5D,%5B8.7495,51.72%5D,%5B8.7495,51.70%5D%5D%5D").await;
     assert_eq!(within.len(), 3);
 
+    // Ordering by an attribute, descending, and by a sub-attribute path with ties.
+    assert_eq!(ids(&app, "type=Room&orderBy=temperature;desc&limit=2").await, ["urn:ngsi-ld:Room:29", "urn:ngsi-ld:Room:28"]);
+    assert_eq!(ids(&app, "type=Room&orderBy=temperature.accuracy,id;desc&limit=1").await, ["urn:ngsi-ld:Room:9"]);
+
     // Paging with a total count.
     let r = app
         .get("/ngsi-ld/v1/entities?type=Room&limit=7&offset=28&count=true")

@@ -49,37 +49,7 @@ fn sort_value(
         _ => {}
     }
     let last = instances.iter().rev().find(|i| &i.attr == first)?;
-    let mut a = &last.attribute;
-    for (n, step) in key.path[1..].iter().enumerate() {
-        match a.sub.get(step) {
-            Some(sub) => a = sub,
-            None if n + 2 == key.path.len() => {
-                return match step.as_str() {
-                    "createdAt" => Some(crate::render::timestamp(&a.created_at).into()),
-                    "modifiedAt" => Some(crate::render::timestamp(&a.modified_at).into()),
-                    "observedAt" => a.observed_at.clone().map(Value::String),
-                    _ => None,
-                };
-            }
-            None => return None,
-        }
-    }
-    Some(a.value.clone())
-}
-
-fn compare(a: &Option<Value>, b: &Option<Value>) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
-        (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
-    }
+    crate::query::attr_sort_value(&last.attribute, &key.path[1..])
 }
 
 /// The range a partial temporal response covers (`Content-Range: DateTime start-end/size`).
@@ -420,15 +390,8 @@ impl Temporal {
             per_entity.push((rec, instances));
         }
         if !req.order_by.is_empty() {
-            per_entity.sort_by(|(ra, ia), (rb, ib)| {
-                for k in &req.order_by {
-                    let o = compare(&sort_value(ra, ia, k), &sort_value(rb, ib, k));
-                    let o = if k.descending { o.reverse() } else { o };
-                    if o != std::cmp::Ordering::Equal {
-                        return o;
-                    }
-                }
-                std::cmp::Ordering::Equal
+            per_entity.sort_by(|a, b| {
+                crate::query::order_by(a, b, &req.order_by, |(r, i), k| sort_value(r, i, k))
             });
         }
         let total = per_entity.len();
