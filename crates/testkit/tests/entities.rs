@@ -308,8 +308,18 @@ async fn queries_filter_page_and_count() {
     assert_eq!(within.len(), 3);
 
     // Ordering by an attribute, descending, and by a sub-attribute path with ties.
-    assert_eq!(ids(&app, "type=Room&orderBy=temperature;desc&limit=2").await, ["urn:ngsi-ld:Room:29", "urn:ngsi-ld:Room:28"]);
-    assert_eq!(ids(&app, "type=Room&orderBy=temperature.accuracy,id;desc&limit=1").await, ["urn:ngsi-ld:Room:9"]);
+    assert_eq!(
+        ids(&app, "type=Room&orderBy=temperature;desc&limit=2").await,
+        ["urn:ngsi-ld:Room:29", "urn:ngsi-ld:Room:28"]
+    );
+    assert_eq!(
+        ids(
+            &app,
+            "type=Room&orderBy=temperature.accuracy,id;desc&limit=1"
+        )
+        .await,
+        ["urn:ngsi-ld:Room:9"]
+    );
 
     // Paging with a total count.
     let r = app

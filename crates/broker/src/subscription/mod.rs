@@ -385,10 +385,21 @@ impl Subscriptions {
 
     /// Matches applied changes of `tenant` and sends the notifications they trigger.
     pub async fn changed(&self, tenant: &str, applied: &[Applied]) {
-        let subs = self.list(tenant);
+        // On the write path: no sorting, and each change is diffed at most once.
+        let subs: Vec<Arc<Subscription>> = self
+            .table
+            .read()
+            .map(|t| {
+                t.get(tenant)
+                    .map(|m| m.values().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
         if subs.is_empty() || applied.is_empty() {
             return;
         }
+        let diffs: Vec<std::cell::OnceCell<diff::AttrChanges>> =
+            applied.iter().map(|_| Default::default()).collect();
         let now = self.clock.now();
         for sub in subs {
             let c = &sub.compiled;
@@ -397,7 +408,7 @@ impl Subscriptions {
             }
             let mut data = Vec::new();
             let mut reason = None;
-            for a in applied {
+            for (a, cached) in applied.iter().zip(&diffs) {
                 let (before, after) = (a.before.as_deref(), a.after.as_deref());
                 let Some(subject) = after.or(before) else {
                     continue;
@@ -405,14 +416,14 @@ impl Subscriptions {
                 if !c.query.matches(subject) {
                     continue;
                 }
-                let changes = diff::diff(before, after);
+                let changes = cached.get_or_init(|| diff::diff(before, after));
                 let Some(t) =
-                    diff::trigger(before, after, &changes, &c.triggers, c.watched.as_ref())
+                    diff::trigger(before, after, changes, &c.triggers, c.watched.as_ref())
                 else {
                     continue;
                 };
                 reason.get_or_insert(t);
-                data.push(payload::entity_data(c, before, after, &changes, t, &now));
+                data.push(payload::entity_data(c, before, after, changes, t, &now));
             }
             if data.is_empty() {
                 continue;
