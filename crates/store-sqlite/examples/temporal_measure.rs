@@ -1,5 +1,6 @@
 //! Measures history on the embedded store (prints figures, asserts nothing about time):
-//! 30 days of minute data for N sensors (default 10), then an hourly average over each.
+//! 30 days of minute data for N sensors (default 10), then an hourly average over each,
+//! from the hourly rollups and, as the baseline, by scanning every instance.
 //!
 //! `cargo run --release -p store-sqlite --example temporal_measure -- [SENSORS]`
 
@@ -74,23 +75,29 @@ async fn main() {
         },
         last_n: None,
     };
-    let began = std::time::Instant::now();
-    for s in 0..sensors {
-        let out = store
-            .aggregate(
-                "",
-                &format!("urn:ngsi-ld:Sensor:{s}"),
-                &filter,
-                &[AggrMethod::Avg],
-                Some(Duration::hours(1)),
-            )
-            .await
-            .unwrap();
-        assert_eq!(out.values().next().map(Vec::len), Some(720));
+    // The same question twice: from the hourly rollups, and by scanning every instance (the
+    // baseline the rollups replace).
+    for rollups in [true, false] {
+        store.use_rollups(rollups);
+        let began = std::time::Instant::now();
+        for s in 0..sensors {
+            let out = store
+                .aggregate(
+                    "",
+                    &format!("urn:ngsi-ld:Sensor:{s}"),
+                    &filter,
+                    &[AggrMethod::Avg],
+                    Some(Duration::hours(1)),
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.values().next().map(Vec::len), Some(720));
+        }
+        let took = began.elapsed();
+        println!(
+            "hourly avg over 30 days for {sensors} sensors ({MINUTES} instances each), {}: {took:?} ({:?} per sensor)",
+            if rollups { "rollups" } else { "scan" },
+            took / sensors as u32
+        );
     }
-    let took = began.elapsed();
-    println!(
-        "hourly avg over 30 days for {sensors} sensors ({MINUTES} instances each): {took:?} ({:?} per sensor)",
-        took / sensors as u32
-    );
 }

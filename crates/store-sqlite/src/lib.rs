@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE TABLE meta (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;",
     temporal::MIGRATION,
+    temporal::ROLLUP_MIGRATION,
 ];
 
 /// Brings the schema of `conn` to the newest version.
@@ -84,6 +85,9 @@ pub struct SqliteStore {
     jobs: mpsc::Sender<Job>,
     /// Read connections for history queries (see [`temporal`]).
     readers: Arc<temporal::Readers>,
+    /// Whether aggregations may use the hourly rollups (always, except to measure or test
+    /// the scan they replace).
+    rollups: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl SqliteStore {
@@ -112,7 +116,14 @@ impl SqliteStore {
             memory,
             jobs: tx,
             readers: Arc::new(temporal::Readers::new(path)),
+            rollups: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         })
+    }
+
+    /// Lets aggregations use the hourly rollups (the default) or makes them scan every
+    /// instance; the answers are the same. For measurements and tests of the rollups.
+    pub fn use_rollups(&self, on: bool) {
+        self.rollups.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn submit(

@@ -8,6 +8,8 @@
 //! temporal_series       (sid INTEGER PK, tenant, entity_id, attr, dataset_id)  UNIQUE (tenant, entity_id, attr, dataset_id)
 //! attr_instances        (sid, ts, instance_id, observed, created, modified, deleted, num, txt, doc)
 //!                        PK (sid, ts, instance_id) WITHOUT ROWID;  UNIQUE INDEX (instance_id)
+//! attr_rollups          (sid, hour, n, n_num, sum, sumsq, shifted, shifted_sq, min/max num/txt, last_ts)
+//!                        PK (sid, hour) WITHOUT ROWID
 //! ```
 //!
 //! * **One series per (tenant, entity, attribute, datasetId)**, numbered by `sid`. Instances
@@ -31,6 +33,15 @@
 //!   modify/delete without scanning its series. No index on `created`/`modified`: ranges on
 //!   those scan the (contiguous) series and filter; `createdAt` equals the series time for
 //!   instances without `observedAt`, the common case for such queries.
+//! * **Hourly rollups.** `attr_rollups` holds, per series and hour of observation, the
+//!   count, the sums (plain, squared and shifted by the series' `shift`), min and max of the
+//!   observed instances that are not deletion records. Every write refreshes the rollup of each
+//!   hour it touched from that hour's instances, inside the same transaction, so rollups are
+//!   never stale. An aggregation over `observedAt` whose range starts on the hour with
+//!   whole-hour periods (the dashboard case: "hourly/daily averages since midnight") combines
+//!   rollups, 60 rows become one for minute data, and scans instances only for a last partial
+//!   hour. Anything else (distinctCount, other time properties, unaligned starts) scans the
+//!   instances. Both ways give the same answers; a test compares them on random data.
 //! * **`temporal_entity_types`** answers "entities of any of these types" from an index; the
 //!   types of `temporal_entities` are the union of every type the entity ever had.
 //!
@@ -59,7 +70,7 @@
 //!   are numeric when the bucket has numbers, else the lexicographic min/max of `txt`
 //!   (strings, DateTimes), else `Null`. Whether a method applies to a type (4.5.19.1 N/A
 //!   cells) is the caller's decision. `stddev` is computed in Rust from sums shifted by a
-//!   value of the series (`Σ(x-k)`, `Σ(x-k)²`), which avoids the cancellation of
+//!   value of the series (its first number, kept in `temporal_series.shift`) (`Σ(x-k)`, `Σ(x-k)²`), which avoids the cancellation of
 //!   `sumsq/n - mean²` for large values with small spread.
 
 use std::collections::{BTreeMap, HashMap};
@@ -121,8 +132,83 @@ CREATE TABLE attr_instances (
 CREATE UNIQUE INDEX attr_instances_id ON attr_instances (instance_id);
 ";
 
+/// Hourly rollups (migration 3): per series and hour of observation, the sums every
+/// aggregation method except distinctCount can be combined from. Filled from the existing
+/// instances when an older file is opened.
+pub(crate) const ROLLUP_MIGRATION: &str = "
+ALTER TABLE temporal_series ADD COLUMN shift REAL;
+UPDATE temporal_series SET shift = (SELECT num FROM attr_instances a \
+    WHERE a.sid = temporal_series.sid AND a.num IS NOT NULL ORDER BY a.ts LIMIT 1);
+CREATE TABLE attr_rollups (
+    sid INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    n_num INTEGER NOT NULL,
+    sum REAL,
+    sumsq REAL,
+    shifted REAL NOT NULL,
+    shifted_sq REAL NOT NULL,
+    min_num REAL,
+    max_num REAL,
+    min_txt TEXT,
+    max_txt TEXT,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (sid, hour)
+) WITHOUT ROWID;
+INSERT INTO attr_rollups
+SELECT a.sid, a.ts - (((a.ts % 3600000000) + 3600000000) % 3600000000) AS h,
+       COUNT(*), COUNT(a.num), SUM(a.num), SUM(a.num * a.num),
+       TOTAL(a.num - COALESCE(s.shift, 0)), TOTAL((a.num - COALESCE(s.shift, 0)) * (a.num - COALESCE(s.shift, 0))),
+       MIN(a.num), MAX(a.num), MIN(a.txt), MAX(a.txt), MAX(a.ts)
+FROM attr_instances a JOIN temporal_series s ON s.sid = a.sid
+WHERE a.observed IS NOT NULL AND a.deleted IS NULL
+GROUP BY a.sid, h;
+";
+
+/// One hour in microseconds: the width of a rollup.
+const HOUR: i64 = 3_600_000_000;
+
+/// The start of the hour `t` (epoch µs) lies in.
+fn hour_of(t: i64) -> i64 {
+    t - t.rem_euclid(HOUR)
+}
+
+/// Recomputes the rollup of one series and hour from its instances (observed, not
+/// deletion records), or removes it when none are left.
+fn refresh_rollup(tx: &Transaction<'_>, sid: i64, hour: i64) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM attr_rollups WHERE sid = ?1 AND hour = ?2")
+        .and_then(|mut s| s.execute(params![sid, hour]))
+        .map_err(sql_err)?;
+    tx.prepare_cached(
+        "INSERT INTO attr_rollups \
+         SELECT ?1, ?2, COUNT(*), COUNT(num), SUM(num), SUM(num * num), TOTAL(num - k), \
+                TOTAL((num - k) * (num - k)), MIN(num), MAX(num), MIN(txt), MAX(txt), MAX(ts) \
+         FROM attr_instances, (SELECT COALESCE(shift, 0) AS k FROM temporal_series WHERE sid = ?1) \
+         WHERE sid = ?1 AND ts >= ?2 AND ts < ?2 + 3600000000 AND observed IS NOT NULL AND deleted IS NULL \
+         HAVING COUNT(*) > 0",
+    )
+    .and_then(|mut s| s.execute(params![sid, hour]))
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// The series and hour of an instance, for refreshing its rollup after it changed.
+fn instance_hour(
+    tx: &Transaction<'_>,
+    instance_id: &str,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    tx.prepare_cached("SELECT sid, ts FROM attr_instances WHERE instance_id = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![instance_id], |r| {
+                Ok((r.get(0)?, hour_of(r.get(1)?)))
+            })
+            .optional()
+        })
+        .map_err(sql_err)
+}
+
 /// Statements that empty history (admin reset).
-pub(crate) const RESET: &str = "DELETE FROM attr_instances; DELETE FROM temporal_series; \
+pub(crate) const RESET: &str = "DELETE FROM attr_rollups; DELETE FROM attr_instances; DELETE FROM temporal_series; \
      DELETE FROM temporal_entity_types; DELETE FROM temporal_entities;";
 
 fn sql_err(e: rusqlite::Error) -> StoreError {
@@ -188,6 +274,7 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                 record_entity(tx, tenant, e)?;
             }
             let mut sids: HashMap<(String, String, String), i64> = HashMap::new();
+            let mut dirty = std::collections::BTreeSet::new();
             for i in &instances {
                 let ds = i.attribute.dataset_id.clone().unwrap_or_default();
                 let key = (i.entity_id.clone(), i.attr.clone(), ds);
@@ -199,7 +286,14 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                         s
                     }
                 };
-                insert_instance(tx, sid, &i.instance_id, &i.attribute, i.deleted_at)?;
+                if let Some(ts) =
+                    insert_instance(tx, sid, &i.instance_id, &i.attribute, i.deleted_at)?
+                {
+                    dirty.insert((sid, hour_of(ts)));
+                }
+            }
+            for (sid, hour) in dirty {
+                refresh_rollup(tx, sid, hour)?;
             }
             Ok(true)
         }
@@ -216,12 +310,16 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                 params![tenant, entity_id],
             )
             .map_err(sql_err)?;
-            tx.execute(
-                "DELETE FROM attr_instances WHERE sid IN \
-                 (SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2)",
-                params![tenant, entity_id],
-            )
-            .map_err(sql_err)?;
+            for table in ["attr_rollups", "attr_instances"] {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {table} WHERE sid IN \
+                         (SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2)"
+                    ),
+                    params![tenant, entity_id],
+                )
+                .map_err(sql_err)?;
+            }
             any |= tx
                 .execute(
                     "DELETE FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2",
@@ -239,6 +337,11 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
         } => {
             let ds = dataset_id.unwrap_or_default();
             let which = "tenant = ?1 AND entity_id = ?2 AND attr = ?3 AND (?4 OR dataset_id = ?5)";
+            tx.execute(
+                &format!("DELETE FROM attr_rollups WHERE sid IN (SELECT sid FROM temporal_series WHERE {which})"),
+                params![tenant, entity_id, attr, all, ds],
+            )
+            .map_err(sql_err)?;
             let n = tx
                 .execute(
                     &format!("DELETE FROM attr_instances WHERE sid IN (SELECT sid FROM temporal_series WHERE {which})"),
@@ -258,6 +361,7 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             attr,
             instance_id,
         } => {
+            let at = instance_hour(tx, &instance_id)?;
             let n = tx
                 .execute(
                     "DELETE FROM attr_instances WHERE instance_id = ?4 AND sid IN \
@@ -265,6 +369,11 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
                     params![tenant, entity_id, attr, instance_id],
                 )
                 .map_err(sql_err)?;
+            if n > 0
+                && let Some((sid, hour)) = at
+            {
+                refresh_rollup(tx, sid, hour)?;
+            }
             Ok(n > 0)
         }
         Op::Reset => {
@@ -289,6 +398,7 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             let Some((sid, ds, deleted)) = found else {
                 return Ok(false);
             };
+            let old = instance_hour(tx, &instance_id)?;
             tx.execute(
                 "DELETE FROM attr_instances WHERE instance_id = ?1",
                 params![instance_id],
@@ -297,13 +407,19 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             // The instance stays in its series: its datasetId cannot change.
             let mut new = *new;
             new.dataset_id = (!ds.is_empty()).then_some(ds);
-            insert_instance(
+            let ts = insert_instance(
                 tx,
                 sid,
                 &instance_id,
                 &new,
                 deleted.and_then(DateTime::from_timestamp_micros),
             )?;
+            let mut hours: Vec<i64> = old.map(|(_, h)| h).into_iter().collect();
+            hours.extend(ts.map(hour_of));
+            hours.dedup();
+            for hour in hours {
+                refresh_rollup(tx, sid, hour)?;
+            }
             Ok(true)
         }
     }
@@ -389,7 +505,7 @@ fn insert_instance(
     instance_id: &str,
     a: &Attribute,
     deleted: Option<Timestamp>,
-) -> Result<(), StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let observed = a.observed_at.as_deref().and_then(parse_time).map(micros);
     let created = micros(a.created_at);
     let deleted = deleted.map(micros);
@@ -404,7 +520,14 @@ fn insert_instance(
         s.execute(params![sid, ts, instance_id, observed, created, micros(a.modified_at), deleted, num, txt, doc])
     })
     .map_err(sql_err)?;
-    Ok(())
+    if let Some(x) = num {
+        // The series' stddev shift is its first number, fixed from then on.
+        tx.prepare_cached("UPDATE temporal_series SET shift = ?2 WHERE sid = ?1 AND shift IS NULL")
+            .and_then(|mut s| s.execute(params![sid, x]))
+            .map_err(sql_err)?;
+    }
+    // Only observed instances that are not deletion records take part in rollups.
+    Ok((observed.is_some() && deleted.is_none()).then_some(ts))
 }
 
 /// What aggregation works on (`num`) and what min/max/distinctCount compare as text (`txt`).
@@ -679,6 +802,82 @@ impl Sums {
     }
 }
 
+/// Whether an aggregation can be combined from hourly rollups: observation time, an
+/// hour-aligned start, whole-hour periods and no distinctCount (which needs the values).
+fn rollups_apply(f: &InstanceFilter, methods: &[AggrMethod], period: Option<i64>) -> bool {
+    f.range.property == TimeProperty::ObservedAt
+        && f.range
+            .from
+            .is_some_and(|t| micros(t).rem_euclid(HOUR) == 0)
+        && period.is_none_or(|p| p % HOUR == 0)
+        && !methods.contains(&AggrMethod::DistinctCount)
+}
+
+impl Sums {
+    /// Adds the sums of `o` (the same bucket, other instances).
+    fn merge(&mut self, o: Sums) {
+        fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(x + y),
+                (x, y) => x.or(y),
+            }
+        }
+        fn pick<T: PartialOrd>(a: Option<T>, b: Option<T>, less: bool) -> Option<T> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(if (x < y) == less { x } else { y }),
+                (x, y) => x.or(y),
+            }
+        }
+        self.count += o.count;
+        self.distinct += o.distinct;
+        self.n_num += o.n_num;
+        self.sum = add(self.sum, o.sum);
+        self.sumsq = add(self.sumsq, o.sumsq);
+        self.shifted += o.shifted;
+        self.shifted_sq += o.shifted_sq;
+        self.min_num = pick(self.min_num, o.min_num, true);
+        self.max_num = pick(self.max_num, o.max_num, false);
+        self.min_txt = pick(self.min_txt.take(), o.min_txt, true);
+        self.max_txt = pick(self.max_txt.take(), o.max_txt, false);
+    }
+}
+
+/// Rows of `(bucket, sums, latest time)`, in bucket order.
+type BucketRows = BTreeMap<i64, (Sums, Option<i64>)>;
+
+fn bucket_rows(
+    stmt: &mut rusqlite::Statement<'_>,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<BucketRows, StoreError> {
+    let rows = stmt
+        .query_map(args, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Sums {
+                    count: r.get(1)?,
+                    distinct: r.get(2)?,
+                    n_num: r.get(3)?,
+                    sum: r.get(4)?,
+                    sumsq: r.get(5)?,
+                    shifted: r.get(6)?,
+                    shifted_sq: r.get(7)?,
+                    min_num: r.get(8)?,
+                    min_txt: r.get(9)?,
+                    max_num: r.get(10)?,
+                    max_txt: r.get(11)?,
+                },
+                r.get::<_, Option<i64>>(12)?,
+            ))
+        })
+        .map_err(sql_err)?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (b, sums, last) = row.map_err(sql_err)?;
+        out.insert(b, (sums, last));
+    }
+    Ok(out)
+}
+
 fn aggregate_entity(
     conn: &Connection,
     tenant: &str,
@@ -686,14 +885,15 @@ fn aggregate_entity(
     f: &InstanceFilter,
     methods: &[AggrMethod],
     period: Option<i64>,
+    rollups: bool,
 ) -> Result<BTreeMap<SeriesKey, Vec<Bucket>>, StoreError> {
-    let (col, cond) = time_filter(f, true);
     let series = series_of(conn, tenant, entity_id, f.attrs.as_deref())?;
     // Origin: range.from, else the earliest selected instance of the entity (for the series
     // time, the first row of each series in key order).
     let origin = match f.range.from {
         Some(from) => micros(from),
         None => {
+            let (col, cond) = time_filter(f, true);
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {col} FROM attr_instances WHERE sid = ?1{cond} ORDER BY {col} LIMIT 1"
@@ -715,6 +915,19 @@ fn aggregate_entity(
             }
         }
     };
+    // With rollups, whole hours come from `attr_rollups` and only a partial last hour
+    // (`to` not on the hour) from the instances.
+    let rollup_to = (rollups && rollups_apply(f, methods, period))
+        .then(|| f.range.to.map_or(i64::MAX, |t| hour_of(micros(t))));
+    let raw_filter = match rollup_to {
+        Some(hi) if hi != i64::MAX && f.range.to.is_some_and(|t| micros(t) > hi) => {
+            let mut tail = f.clone();
+            tail.range.from = DateTime::from_timestamp_micros(hi);
+            Some(tail)
+        }
+        Some(_) => None,
+        None => Some(f.clone()),
+    };
     let mut out = BTreeMap::new();
     let mut last: Option<i64> = None;
     // Only what the methods need is computed (placeholders keep the column positions).
@@ -725,32 +938,53 @@ fn aggregate_entity(
             none
         }
     };
-    let distinct = wants(
-        &[AggrMethod::DistinctCount],
-        "COUNT(DISTINCT COALESCE(txt, num))",
-        "0",
-    );
-    let sum = wants(&[AggrMethod::Sum, AggrMethod::Avg], "SUM(num)", "NULL");
-    let sumsq = wants(&[AggrMethod::SumSq], "SUM(num * num)", "NULL");
-    let shifted = wants(
-        &[AggrMethod::StdDev],
-        "TOTAL(num - ?2), TOTAL((num - ?2) * (num - ?2))",
-        "?2, ?2",
-    );
-    let min = wants(&[AggrMethod::Min], "MIN(num), MIN(txt)", "NULL, NULL");
-    let max = wants(&[AggrMethod::Max], "MAX(num), MAX(txt)", "NULL, NULL");
     let stddev = methods.contains(&AggrMethod::StdDev);
-    let bucket = match period {
-        Some(p) => format!("({col} - {origin}) / {p}"),
-        None => "0".to_owned(),
+    let mut raw_stmt = match &raw_filter {
+        Some(rf) => {
+            let (col, cond) = time_filter(rf, true);
+            let distinct = wants(
+                &[AggrMethod::DistinctCount],
+                "COUNT(DISTINCT COALESCE(txt, num))",
+                "0",
+            );
+            let sum = wants(&[AggrMethod::Sum, AggrMethod::Avg], "SUM(num)", "NULL");
+            let sumsq = wants(&[AggrMethod::SumSq], "SUM(num * num)", "NULL");
+            let shifted = wants(
+                &[AggrMethod::StdDev],
+                "TOTAL(num - ?2), TOTAL((num - ?2) * (num - ?2))",
+                "?2, ?2",
+            );
+            let min = wants(&[AggrMethod::Min], "MIN(num), MIN(txt)", "NULL, NULL");
+            let max = wants(&[AggrMethod::Max], "MAX(num), MAX(txt)", "NULL, NULL");
+            let bucket = match period {
+                Some(p) => format!("({col} - {origin}) / {p}"),
+                None => "0".to_owned(),
+            };
+            Some(
+                conn.prepare(&format!(
+                    "SELECT {bucket} AS b, COUNT(*), {distinct}, COUNT(num), {sum}, {sumsq}, {shifted}, {min}, {max}, MAX({col}) \
+                     FROM attr_instances WHERE sid = ?1{cond} GROUP BY b ORDER BY b"
+                ))
+                .map_err(sql_err)?,
+            )
+        }
+        None => None,
     };
-    let sql = format!(
-        "SELECT {bucket} AS b, COUNT(*), {distinct}, COUNT(num), {sum}, {sumsq}, {shifted}, {min}, {max}, MAX({col}) \
-         FROM attr_instances WHERE sid = ?1{cond} GROUP BY b ORDER BY b"
-    );
-    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    // One statement for every query (cached): origin, period (the whole range: a period
+    // longer than any range) and end are parameters.
+    let mut rollup_stmt = match rollup_to {
+        Some(_) => Some(
+            conn.prepare_cached(
+                "SELECT (hour - ?2) / ?3 AS b, SUM(n), 0, SUM(n_num), SUM(sum), SUM(sumsq), TOTAL(shifted), TOTAL(shifted_sq), \
+                 MIN(min_num), MIN(min_txt), MAX(max_num), MAX(max_txt), MAX(last_ts) \
+                 FROM attr_rollups WHERE sid = ?1 AND hour >= ?2 AND hour < ?4 GROUP BY b ORDER BY b",
+            )
+            .map_err(sql_err)?,
+        ),
+        None => None,
+    };
     let mut shift_stmt = conn
-        .prepare_cached("SELECT num FROM attr_instances WHERE sid = ?1 AND num IS NOT NULL LIMIT 1")
+        .prepare_cached("SELECT COALESCE(shift, 0) FROM temporal_series WHERE sid = ?1")
         .map_err(sql_err)?;
     for s in series {
         let shift: f64 = if stddev {
@@ -762,30 +996,27 @@ fn aggregate_entity(
         } else {
             0.0
         };
-        let rows = stmt
-            .query_map(params![s.sid, shift], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    Sums {
-                        count: r.get(1)?,
-                        distinct: r.get(2)?,
-                        n_num: r.get(3)?,
-                        sum: r.get(4)?,
-                        sumsq: r.get(5)?,
-                        shifted: r.get(6)?,
-                        shifted_sq: r.get(7)?,
-                        min_num: r.get(8)?,
-                        min_txt: r.get(9)?,
-                        max_num: r.get(10)?,
-                        max_txt: r.get(11)?,
-                    },
-                    r.get::<_, Option<i64>>(12)?,
-                ))
-            })
-            .map_err(sql_err)?;
+        let mut rows = match (rollup_stmt.as_mut(), rollup_to) {
+            (Some(stmt), Some(hi)) => {
+                bucket_rows(stmt, params![s.sid, origin, period.unwrap_or(i64::MAX), hi])?
+            }
+            _ => BTreeMap::new(),
+        };
+        if let Some(stmt) = raw_stmt.as_mut() {
+            for (b, (sums, l)) in bucket_rows(stmt, params![s.sid, shift])? {
+                match rows.get_mut(&b) {
+                    Some((have, hl)) => {
+                        have.merge(sums);
+                        *hl = (*hl).max(l);
+                    }
+                    None => {
+                        rows.insert(b, (sums, l));
+                    }
+                }
+            }
+        }
         let mut buckets = Vec::new();
-        for row in rows {
-            let (b, sums, max) = row.map_err(sql_err)?;
+        for (b, (sums, max)) in rows {
             last = last.max(max);
             // Without a period the end is set below, once the last instance of the entity is known.
             let (start, end) = match period {
@@ -953,7 +1184,8 @@ impl TemporalStore for SqliteStore {
             f.clone(),
             methods.to_vec(),
         );
-        self.read(move |c| aggregate_entity(c, &tenant, &entity_id, &f, &methods, period))
+        let rollups = self.rollups.load(std::sync::atomic::Ordering::Relaxed);
+        self.read(move |c| aggregate_entity(c, &tenant, &entity_id, &f, &methods, period, rollups))
             .await
     }
 

@@ -905,3 +905,203 @@ async fn concurrent_records_share_commits() {
         close(num(b, AggrMethod::Sum), (0..50).sum::<i32>().into());
     }
 }
+
+/// A small deterministic generator (the test must fail the same way every time).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Every aggregation is asked twice, once combined from the hourly rollups and once by
+/// scanning the instances, and both must agree exactly (up to float rounding).
+async fn assert_rollups_agree(store: &SqliteStore, entity: &str, case: &str) {
+    let methods: Vec<AggrMethod> = ALL
+        .iter()
+        .copied()
+        .filter(|m| *m != AggrMethod::DistinctCount)
+        .collect();
+    let ranges = [
+        ("2021-03-01T00:00:00Z", Some("2021-03-03T00:00:00Z")),
+        ("2021-03-01T05:00:00Z", Some("2021-03-02T17:25:30Z")),
+        ("2021-03-01T00:00:00Z", None),
+        ("2021-03-02T00:00:00Z", Some("2021-03-02T00:10:00Z")),
+    ];
+    let periods = [
+        Some(chrono::Duration::hours(1)),
+        Some(chrono::Duration::hours(3)),
+        Some(chrono::Duration::days(1)),
+        None,
+    ];
+    for (from, to) in ranges {
+        for period in periods {
+            let f = filter(Some(from), to);
+            store.use_rollups(true);
+            let fast = store
+                .aggregate(T, entity, &f, &methods, period)
+                .await
+                .unwrap();
+            store.use_rollups(false);
+            let slow = store
+                .aggregate(T, entity, &f, &methods, period)
+                .await
+                .unwrap();
+            store.use_rollups(true);
+            let what = format!("{case}: {from}..{to:?} per {period:?}");
+            assert_eq!(
+                fast.keys().collect::<Vec<_>>(),
+                slow.keys().collect::<Vec<_>>(),
+                "{what}"
+            );
+            for (k, fb) in &fast {
+                let sb = &slow[k];
+                assert_eq!(fb.len(), sb.len(), "{what} {k:?}");
+                for (x, y) in fb.iter().zip(sb) {
+                    assert_eq!((x.start, x.end), (y.start, y.end), "{what} {k:?}");
+                    for m in &methods {
+                        match (x.values[m].as_f64(), y.values[m].as_f64()) {
+                            (Some(a), Some(b)) => assert!(
+                                (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+                                "{what} {k:?} {m:?}: {a} vs {b}"
+                            ),
+                            _ => assert_eq!(x.values[m], y.values[m], "{what} {k:?} {m:?}"),
+                        }
+                    }
+                }
+            }
+            assert!(
+                !fast.is_empty() || to.is_some(),
+                "{what}: nothing aggregated"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn rollups_agree_with_scanning_through_writes_deletes_and_modifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("q.db"));
+    let mut rng = Lcg(7);
+    let ent = "urn:ngsi-ld:Sensor:rollup";
+    // Two days of irregular observations over three series: numbers (a default instance
+    // and a datasetId), and text mixed with numbers and booleans.
+    let start = t("2021-03-01T00:00:00Z");
+    let mut instances = Vec::new();
+    let mut minute = 0;
+    while minute < 2 * 24 * 60 {
+        minute += 1 + rng.next(40) as i64;
+        let at = (start + chrono::Duration::minutes(minute))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let x = 1000.0 + rng.next(1000) as f64 / 7.0;
+        instances.push(obs(ent, SPEED, json!(x), &at, None));
+        if rng.next(3) == 0 {
+            instances.push(obs(ent, SPEED, json!(-x), &at, Some(DS2)));
+        }
+        let mixed = match rng.next(3) {
+            0 => json!(format!("state-{}", rng.next(5))),
+            1 => json!(rng.next(2) == 0),
+            _ => json!(rng.next(100)),
+        };
+        instances.push(obs(ent, FUEL, mixed, &at, None));
+    }
+    for chunk in instances.chunks(97) {
+        store
+            .record(
+                T,
+                vec![entity(ent, &["https://e/Sensor"], "2021-03-01T00:00:00Z")],
+                chunk.to_vec(),
+            )
+            .await
+            .unwrap();
+    }
+    assert_rollups_agree(&store, ent, "after writes").await;
+
+    // Delete some instances, modify others (in value and in time), add deletion records.
+    for (k, i) in instances.iter().enumerate() {
+        match k % 11 {
+            0 => assert!(
+                store
+                    .delete_instance(T, ent, &i.attr, &i.instance_id)
+                    .await
+                    .unwrap()
+            ),
+            5 => {
+                let mut a = i.attribute.clone();
+                a.value = json!(rng.next(50));
+                let moved = t(a.observed_at.as_deref().unwrap())
+                    + chrono::Duration::minutes(rng.next(300) as i64 - 150);
+                a.observed_at = Some(moved.to_rfc3339());
+                assert!(
+                    store
+                        .modify_instance(T, ent, &i.attr, &i.instance_id, a)
+                        .await
+                        .unwrap()
+                );
+            }
+            _ => {}
+        }
+    }
+    let mut gone = obs(ent, SPEED, Value::Null, "2021-03-01T10:30:00Z", None);
+    gone.deleted_at = Some(t("2021-03-01T10:30:00Z"));
+    store.record(T, vec![], vec![gone]).await.unwrap();
+    assert_rollups_agree(&store, ent, "after deletes and modifies").await;
+
+    // Deleting the datasetId series removes its rollups with it.
+    assert!(
+        store
+            .delete_attr(T, ent, SPEED, Some(DS2), false)
+            .await
+            .unwrap()
+    );
+    assert_rollups_agree(&store, ent, "after deleting a series").await;
+    let f = filter(Some("2021-03-01T00:00:00Z"), None);
+    let out = store
+        .aggregate(T, ent, &f, &[AggrMethod::TotalCount], None)
+        .await
+        .unwrap();
+    assert!(!out.contains_key(&key(SPEED, Some(DS2))));
+}
+
+#[tokio::test]
+async fn a_file_from_before_rollups_gets_them_when_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    {
+        let store = open(&path);
+        seed(&store).await;
+    }
+    // Turn the file back into the previous schema version.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE attr_rollups; ALTER TABLE temporal_series DROP COLUMN shift; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = open(&path);
+    let f = filter(Some("2020-08-01T10:00:00Z"), Some("2020-08-01T13:00:00Z"));
+    let out = store
+        .aggregate(
+            T,
+            CAR,
+            &f,
+            &[AggrMethod::Sum, AggrMethod::TotalCount],
+            Some(chrono::Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+    let speed = &out[&key(SPEED, None)];
+    assert_eq!(speed.len(), 2);
+    close(num(&speed[0], AggrMethod::Sum), 6.0);
+    close(num(&speed[1], AggrMethod::Sum), 30.0);
+    assert_eq!(speed[1].values[&AggrMethod::TotalCount], json!(2));
+    let ds2 = &out[&key(SPEED, Some(DS2))];
+    close(num(&ds2[0], AggrMethod::Sum), 200.0);
+    close(num(&ds2[1], AggrMethod::Sum), 7.0);
+}
