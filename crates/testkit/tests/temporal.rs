@@ -309,3 +309,85 @@ async fn long_histories_are_paginated_with_content_range() {
     assert_eq!(r.status, 206, "queries paginate too");
     assert_eq!(r.body[0]["no2"]["values"].as_array().unwrap().len(), 3);
 }
+
+/// `q` on a temporal query: an entity is selected when some instance in the time range meets
+/// each term; the instances of the attributes `q` names are the ones that meet it.
+#[tokio::test]
+async fn q_selects_entities_and_instances_by_their_history() {
+    let app = spawn().await;
+    seed(&app).await; // no2: 10, 20 (Jan 31), 30, 50, 40 (Feb 1)
+    let other = json!({
+        "id": "urn:ngsi-ld:AirQualityObserved:pb-2", "type": "AirQualityObserved",
+        "no2": [at(5.0, "2026-01-31T23:30:00Z"), at(45.0, "2026-02-01T02:30:00Z")],
+        "pm10": [at(7.0, "2026-01-31T23:30:00Z")]
+    });
+    assert_eq!(
+        app.post("/ngsi-ld/v1/temporal/entities", &other)
+            .await
+            .status,
+        201
+    );
+    let query = |q: &str, rest: &str| {
+        format!(
+            "/ngsi-ld/v1/temporal/entities?type=AirQualityObserved&q={q}&timerel=between\
+             &timeAt=2026-01-31T00:00:00Z&endTimeAt=2026-02-01T02:00:00Z{rest}"
+        )
+    };
+    let values = |e: &Value, attr: &str| -> Vec<f64> {
+        e[attr]
+            .as_array()
+            .map(|a| a.iter().map(|i| i["value"].as_f64().unwrap()).collect())
+            .unwrap_or_default()
+    };
+    // Within the range only pb-1 ever exceeded 25 (pb-2's 45 is after it).
+    let r = app.get(&query("no2%3E25", "")).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["id"], ID);
+    assert_eq!(values(&list[0], "no2"), [30.0, 50.0, 40.0]);
+
+    // With lastN the filter applies first.
+    let r = app.get(&query("no2%3E25", "&lastN=2")).await;
+    assert_eq!(values(&r.body[0], "no2"), [50.0, 40.0]);
+
+    // A term on an attribute that is not shown still selects; pb-2 has pm10 in range.
+    let r = app.get(&query("pm10%3C10", "&attrs=no2")).await;
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], "urn:ngsi-ld:AirQualityObserved:pb-2");
+    assert_eq!(values(&list[0], "no2"), [5.0]);
+
+    // OR across attributes, and a range of values.
+    let r = app.get(&query("no2==5..15|pm10%3E100", "")).await;
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [ID, "urn:ngsi-ld:AirQualityObserved:pb-2"]);
+    assert_eq!(values(&r.body[0], "no2"), [10.0]);
+
+    // Aggregation: q selects the entities; the aggregates are over their whole range.
+    let r = app
+        .get(&query(
+            "no2%3E45",
+            "&options=aggregatedValues&aggrMethods=max,totalCount&aggrPeriodDuration=P1D",
+        ))
+        .await;
+    let list = r.body.as_array().unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["id"], ID);
+    assert_eq!(list[0]["no2"]["max"][1][0], 50.0);
+
+    // Nothing matches: an empty list, not an error.
+    let r = app.get(&query("no2%3E1000", "")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!([]));
+    // A malformed q is a 400.
+    app.get(&query("no2%3E%3E1", ""))
+        .await
+        .assert_problem(400, "BadRequestData");
+}

@@ -350,6 +350,20 @@ impl Temporal {
             let mut out = Vec::new();
             let mut total = 0;
             for rec in &selected {
+                if let Some(qx) = &q.q {
+                    // The entity takes part when its history in the range meets `q`; the
+                    // aggregates are over all its instances in the range.
+                    let f = InstanceFilter {
+                        attrs: Some(q_attrs(qx)),
+                        range: req.filter.range.clone(),
+                        last_n: None,
+                    };
+                    let seen = self.store.instances(&s.tenant, &rec.id, &f).await?;
+                    let probe = history_probe(rec, &seen.iter().collect::<Vec<_>>());
+                    if !crate::query::eval_q(qx, &probe) {
+                        continue;
+                    }
+                }
                 let rendered = self.render_one(s, rec, req).await?;
                 if (narrowed && !has_attributes(&rendered)) || rendered.is_empty() {
                     continue;
@@ -380,10 +394,47 @@ impl Temporal {
                     continue;
                 }
             }
-            let instances = self
-                .store
-                .instances(&s.tenant, &rec.id, &req.filter)
-                .await?;
+            let instances = match &q.q {
+                None => {
+                    self.store
+                        .instances(&s.tenant, &rec.id, &req.filter)
+                        .await?
+                }
+                Some(qx) => {
+                    // q is checked against every instance in the range (before lastN); the
+                    // instances of the attributes it names are kept only where they meet it.
+                    let names = q_attrs(qx);
+                    let unlimited = InstanceFilter {
+                        last_n: None,
+                        ..req.filter.clone()
+                    };
+                    let shown = self.store.instances(&s.tenant, &rec.id, &unlimited).await?;
+                    let missing: Vec<String> = names
+                        .iter()
+                        .filter(|n| req.filter.attrs.as_ref().is_some_and(|a| !a.contains(n)))
+                        .cloned()
+                        .collect();
+                    let extra = if missing.is_empty() {
+                        Vec::new()
+                    } else {
+                        let f = InstanceFilter {
+                            attrs: Some(missing),
+                            ..unlimited.clone()
+                        };
+                        self.store.instances(&s.tenant, &rec.id, &f).await?
+                    };
+                    let probe =
+                        history_probe(&rec, &shown.iter().chain(&extra).collect::<Vec<_>>());
+                    if !crate::query::eval_q(qx, &probe) {
+                        continue;
+                    }
+                    let kept = keep_matching(qx, &names, &probe, shown);
+                    match req.filter.last_n {
+                        Some(n) => last_n_per_series(kept, n),
+                        None => kept,
+                    }
+                }
+            };
             if instances.is_empty() && narrowed {
                 continue;
             }
@@ -632,6 +683,81 @@ impl Temporal {
 
 /// An attribute whose instances all fall after the page's cut stays, empty, so the client
 /// sees it exists and asks for the next range.
+/// The attributes a `q` names (expanded).
+fn q_attrs(q: &ngsild_query::QExpr) -> Vec<String> {
+    let mut names: Vec<String> = q.terms().iter().map(|t| t.path.attr.clone()).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// An entity whose attributes are all instances of `instances` that are not deletion
+/// records: `q` holds on it when each term is met by some instance in the window.
+fn history_probe(rec: &EntityRecord, instances: &[&Instance]) -> Entity {
+    let mut probe = Entity {
+        id: rec.id.clone(),
+        types: rec.types.clone(),
+        scopes: Vec::new(),
+        created_at: rec.created_at,
+        modified_at: rec.modified_at,
+        attrs: Default::default(),
+    };
+    for i in instances.iter().filter(|i| i.deleted_at.is_none()) {
+        probe
+            .attrs
+            .entry(i.attr.clone())
+            .or_default()
+            .push(i.attribute.clone());
+    }
+    probe
+}
+
+/// Keeps the instances of the attributes `q` names that satisfy it (with the other
+/// attributes' instances as they are); instances of other attributes stay.
+fn keep_matching(
+    q: &ngsild_query::QExpr,
+    names: &[String],
+    probe: &Entity,
+    instances: Vec<Instance>,
+) -> Vec<Instance> {
+    instances
+        .into_iter()
+        .filter(|i| {
+            if !names.contains(&i.attr) || i.deleted_at.is_some() {
+                return !names.contains(&i.attr);
+            }
+            let mut alone = probe.clone();
+            alone
+                .attrs
+                .insert(i.attr.clone(), vec![i.attribute.clone()]);
+            crate::query::eval_q(q, &alone)
+        })
+        .collect()
+}
+
+/// The last `n` instances of each series (instances come ascending per series).
+fn last_n_per_series(instances: Vec<Instance>, n: usize) -> Vec<Instance> {
+    let mut seen: std::collections::HashMap<(String, Option<String>), usize> =
+        std::collections::HashMap::new();
+    for i in &instances {
+        *seen
+            .entry((i.attr.clone(), i.attribute.dataset_id.clone()))
+            .or_default() += 1;
+    }
+    let mut passed: std::collections::HashMap<(String, Option<String>), usize> =
+        std::collections::HashMap::new();
+    instances
+        .into_iter()
+        .filter(|i| {
+            let key = (i.attr.clone(), i.attribute.dataset_id.clone());
+            let total = seen.get(&key).copied().unwrap_or(0);
+            let k = passed.entry(key).or_default();
+            *k += 1;
+            *k > total.saturating_sub(n)
+        })
+        .collect()
+}
+
 fn keep_cut_attributes(
     out: &mut Map<String, Value>,
     cut: &[(String, AttrKind)],
