@@ -51,6 +51,69 @@ pub struct FileConfig {
     /// Most attribute instances in one temporal response; more are paginated with 206 and
     /// Content-Range (default 5000).
     pub temporal_page_size: Option<usize>,
+    /// How long history is kept: `[retention]` with `default`, `interval` and `[[retention.rule]]`
+    /// entries. Absent: forever.
+    pub retention: Option<RetentionFile>,
+}
+
+/// `[retention]`: durations are ISO 8601 (`P90D`, `P2Y`, `PT12H`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionFile {
+    /// Kept this long when no rule applies; absent: forever.
+    pub default: Option<String>,
+    /// How often retention runs (default `PT1H`; the first run is at start-up).
+    pub interval: Option<String>,
+    /// Rules; the most specific one that applies wins (tenant and type, type, tenant).
+    #[serde(default)]
+    pub rule: Vec<RetentionRuleFile>,
+}
+
+/// `[[retention.rule]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionRuleFile {
+    /// The tenant (absent: every tenant).
+    pub tenant: Option<String>,
+    /// The entity type: an IRI, or a short name matching the IRI's last segment.
+    #[serde(rename = "type")]
+    pub entity_type: Option<String>,
+    /// How long history of matching entities is kept.
+    pub keep: String,
+}
+
+fn duration(what: &str, s: &str) -> anyhow::Result<chrono::Duration> {
+    ngsild_query::parse_duration(s).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+impl RetentionFile {
+    fn resolve(self) -> anyhow::Result<(broker::temporal::RetentionPolicy, std::time::Duration)> {
+        let default = self
+            .default
+            .map(|d| duration("retention.default", &d))
+            .transpose()?;
+        let rules = self
+            .rule
+            .into_iter()
+            .map(|r| {
+                Ok(broker::temporal::RetentionRule {
+                    tenant: r.tenant,
+                    entity_type: r.entity_type,
+                    keep: duration("retention.rule.keep", &r.keep)?,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let interval = duration(
+            "retention.interval",
+            self.interval.as_deref().unwrap_or("PT1H"),
+        )?
+        .to_std()
+        .context("retention.interval must be positive")?;
+        Ok((
+            broker::temporal::RetentionPolicy { default, rules },
+            interval,
+        ))
+    }
 }
 
 /// The resolved configuration the application runs with.
@@ -72,6 +135,10 @@ pub struct Config {
     pub contexts: ContextPolicy,
     /// Notification delivery settings.
     pub notifier: notify::NotifierConfig,
+    /// How long history is kept.
+    pub retention: broker::temporal::RetentionPolicy,
+    /// How often retention runs.
+    pub retention_interval: std::time::Duration,
 }
 
 /// How remote JSON-LD contexts may be fetched.
@@ -161,8 +228,11 @@ impl Config {
             queue_capacity: f.notify_queue_capacity.unwrap_or(defaults.queue_capacity),
             ..defaults
         };
+        let (retention, retention_interval) = f.retention.unwrap_or_default().resolve()?;
         Ok(Self {
             notifier,
+            retention,
+            retention_interval,
             listen,
             data_dir: o
                 .data_dir

@@ -67,6 +67,25 @@ impl Application {
             }
         });
         let temporal = broker::temporal::Temporal::new(Arc::new(store.clone()), clock.clone());
+        if !config.retention.is_empty() {
+            let (history, policy, clock) = (store.clone(), config.retention.clone(), clock.clone());
+            let interval = config.retention_interval;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(interval);
+                loop {
+                    every.tick().await;
+                    match broker::temporal::retention::enforce(&history, &policy, clock.now()).await
+                    {
+                        Ok(r) => tracing::info!(
+                            entities = r.entities,
+                            removed = r.instances_removed,
+                            "retention pass"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "retention pass failed"),
+                    }
+                }
+            });
+        }
         let recorder =
             broker::temporal::record::Recorder::new(Arc::new(store.clone()), clock.clone());
         if let Some((_, doc)) =

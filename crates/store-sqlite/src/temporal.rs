@@ -241,6 +241,11 @@ pub(crate) enum Op {
         instance_id: String,
         new: Box<Attribute>,
     },
+    /// Drops instances whose series time is before `before` (retention).
+    Expire {
+        entity_id: String,
+        before: i64,
+    },
     Reset,
 }
 
@@ -251,7 +256,7 @@ pub(crate) fn apply(
     tx: &Transaction<'_>,
     tenant: &str,
     op: Op,
-) -> Result<Result<bool, StoreError>, StoreError> {
+) -> Result<Result<u64, StoreError>, StoreError> {
     tx.execute_batch("SAVEPOINT temporal_job")
         .map_err(sql_err)?;
     let r = run_op(tx, tenant, op);
@@ -264,7 +269,67 @@ pub(crate) fn apply(
     Ok(r)
 }
 
-fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError> {
+fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<u64, StoreError> {
+    if let Op::Expire { entity_id, before } = op {
+        return expire(tx, tenant, &entity_id, before);
+    }
+    run_flag_op(tx, tenant, op).map(u64::from)
+}
+
+/// Retention for one entity: instances before `before` go, rollups of hours wholly before it
+/// go, the hour it falls in is recomputed; a deleted entity with nothing left is forgotten.
+fn expire(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    entity_id: &str,
+    before: i64,
+) -> Result<u64, StoreError> {
+    let sids: Vec<i64> = tx
+        .prepare_cached("SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2")
+        .and_then(|mut s| {
+            s.query_map(params![tenant, entity_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()
+        })
+        .map_err(sql_err)?;
+    let mut removed = 0u64;
+    for sid in &sids {
+        let n = tx
+            .prepare_cached("DELETE FROM attr_instances WHERE sid = ?1 AND ts < ?2")
+            .and_then(|mut s| s.execute(params![sid, before]))
+            .map_err(sql_err)?;
+        removed += n as u64;
+        if n > 0 {
+            tx.prepare_cached("DELETE FROM attr_rollups WHERE sid = ?1 AND hour < ?2")
+                .and_then(|mut s| s.execute(params![sid, hour_of(before)]))
+                .map_err(sql_err)?;
+            refresh_rollup(tx, *sid, hour_of(before))?;
+        }
+    }
+    // Series left empty go; so does a deleted entity without any history left.
+    tx.execute(
+        "DELETE FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2 \
+         AND NOT EXISTS (SELECT 1 FROM attr_instances a WHERE a.sid = temporal_series.sid)",
+        params![tenant, entity_id],
+    )
+    .map_err(sql_err)?;
+    let gone = tx
+        .execute(
+            "DELETE FROM temporal_entities WHERE tenant = ?1 AND id = ?2 AND deleted IS NOT NULL \
+             AND deleted < ?3 AND NOT EXISTS (SELECT 1 FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2)",
+            params![tenant, entity_id, before],
+        )
+        .map_err(sql_err)?;
+    if gone > 0 {
+        tx.execute(
+            "DELETE FROM temporal_entity_types WHERE tenant = ?1 AND id = ?2",
+            params![tenant, entity_id],
+        )
+        .map_err(sql_err)?;
+    }
+    Ok(removed)
+}
+
+fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError> {
     match op {
         Op::Record {
             entities,
@@ -380,6 +445,7 @@ fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError
             tx.execute_batch(RESET).map_err(sql_err)?;
             Ok(true)
         }
+        Op::Expire { .. } => Ok(false),
         Op::ModifyInstance {
             entity_id,
             attr,
@@ -608,12 +674,16 @@ impl Readers {
 
 impl SqliteStore {
     async fn temporal_job(&self, tenant: &str, op: Op) -> Result<bool, StoreError> {
+        self.temporal_count(tenant, op).await.map(|n| n > 0)
+    }
+
+    async fn temporal_count(&self, tenant: &str, op: Op) -> Result<u64, StoreError> {
         let tenant = tenant.to_owned();
         match self
             .submit(|reply| Job::Temporal { tenant, op, reply })
             .await?
         {
-            Reply::Flag(r) => r,
+            Reply::Count(r) => r,
             _ => Err(StoreError("unexpected reply".into())),
         }
     }
@@ -1251,5 +1321,30 @@ impl TemporalStore for SqliteStore {
     async fn reset(&self) -> Result<(), StoreError> {
         // History only; the entity store's reset empties history as well.
         self.temporal_job("", Op::Reset).await.map(|_| ())
+    }
+
+    async fn tenants(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT DISTINCT tenant FROM temporal_entities ORDER BY tenant")
+                .and_then(|mut s| {
+                    s.query_map([], |r| r.get(0))?
+                        .collect::<rusqlite::Result<Vec<String>>>()
+                })
+                .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn expire(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let op = Op::Expire {
+            entity_id: entity_id.to_owned(),
+            before: micros(before),
+        };
+        self.temporal_count(tenant, op).await
     }
 }

@@ -19,8 +19,8 @@ const MAX_GROUP: usize = 512;
 pub(crate) enum Reply {
     Applied(Result<Vec<Result<Applied, BrokerError>>, StoreError>),
     Done(Result<(), StoreError>),
-    /// Outcome of a history job (`false`: nothing matched).
-    Flag(Result<bool, StoreError>),
+    /// Outcome of a history job: how many things it changed (0: nothing matched).
+    Count(Result<u64, StoreError>),
 }
 
 pub(crate) enum Job {
@@ -255,7 +255,7 @@ fn commit_group(
                 let _ = reply.send(Reply::Applied(Ok(results)));
             }
             for (reply, r) in history_replies.into_iter().zip(history_outcomes) {
-                let _ = reply.send(Reply::Flag(r));
+                let _ = reply.send(Reply::Count(r));
             }
         }
         Err(e) => {
@@ -264,7 +264,7 @@ fn commit_group(
                 let _ = reply.send(Reply::Applied(Err(e.clone())));
             }
             for reply in history_replies {
-                let _ = reply.send(Reply::Flag(Err(e.clone())));
+                let _ = reply.send(Reply::Count(Err(e.clone())));
             }
         }
     }

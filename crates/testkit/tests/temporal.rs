@@ -391,3 +391,118 @@ async fn q_selects_entities_and_instances_by_their_history() {
         .await
         .assert_problem(400, "BadRequestData");
 }
+
+/// Retention per tenant and type: a pass at start-up and then every interval deletes history
+/// older than the rule that applies; other tenants and types keep theirs.
+#[tokio::test]
+async fn retention_removes_old_history_per_tenant_and_type() {
+    use quartier::config::{RetentionFile, RetentionRuleFile};
+    let app = testkit::spawn_with(|f| {
+        f.retention = Some(RetentionFile {
+            default: None,
+            interval: Some("PT1S".into()),
+            rule: vec![
+                RetentionRuleFile {
+                    tenant: Some("paderborn".into()),
+                    entity_type: Some("AirQualityObserved".into()),
+                    keep: "P30D".into(),
+                },
+                RetentionRuleFile {
+                    tenant: None,
+                    entity_type: Some("AirQualityObserved".into()),
+                    keep: "P365D".into(),
+                },
+            ],
+        })
+    })
+    .await;
+    let now = chrono::Utc::now();
+    let ago = |days: i64| {
+        (now - chrono::Duration::days(days)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let history = |ty: &str| {
+        json!({
+            "id": format!("urn:ngsi-ld:{ty}:1"), "type": ty,
+            "no2": [at(1.0, &ago(400)), at(2.0, &ago(100)), at(3.0, &ago(10)), at(4.0, &ago(1))]
+        })
+    };
+    for tenant in ["paderborn", "delbrueck"] {
+        for ty in ["AirQualityObserved", "WeatherObserved"] {
+            let r = app
+                .request(
+                    reqwest::Method::POST,
+                    "/ngsi-ld/v1/temporal/entities",
+                    &[("NGSILD-Tenant", tenant)],
+                    Some((
+                        "application/json",
+                        serde_json::to_vec(&history(ty)).unwrap(),
+                    )),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+    }
+    let values = |tenant: &'static str, ty: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .get_with(
+                    &format!("/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:{ty}:1"),
+                    &[("NGSILD-Tenant", tenant)],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{:?}", r.body);
+            r.body["no2"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["value"].as_f64().unwrap())
+                .collect::<Vec<f64>>()
+        }
+    };
+    // Wait for a pass after the writes (one runs every second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while values("paderborn", "AirQualityObserved").await.len() != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "retention did not run"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(values("paderborn", "AirQualityObserved").await, [3.0, 4.0]);
+    assert_eq!(
+        values("delbrueck", "AirQualityObserved").await,
+        [2.0, 3.0, 4.0]
+    );
+    // No rule and no default for this type: kept forever.
+    assert_eq!(
+        values("paderborn", "WeatherObserved").await,
+        [1.0, 2.0, 3.0, 4.0]
+    );
+    // Aggregates over what is left agree.
+    let r = app
+        .get_with(
+            &format!(
+                "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:AirQualityObserved:1?options=aggregatedValues\
+                 &aggrMethods=sum,totalCount&timerel=after&timeAt={}",
+                ago(500)
+            ),
+            &[("NGSILD-Tenant", "paderborn")],
+        )
+        .await;
+    assert_eq!(r.body["no2"]["sum"][0][0], 7.0, "{:?}", r.body);
+    assert_eq!(r.body["no2"]["totalCount"][0][0], 2);
+}
+
+#[test]
+fn a_bad_retention_duration_is_refused_at_start() {
+    let f = quartier::config::FileConfig {
+        retention: Some(quartier::config::RetentionFile {
+            default: Some("two years".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let err = quartier::Config::resolve(f, quartier::config::Overrides::default()).unwrap_err();
+    assert!(format!("{err:#}").contains("retention.default"), "{err:#}");
+}

@@ -219,4 +219,15 @@ pub trait TemporalStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Deletes everything (admin reset).
     async fn reset(&self) -> Result<(), StoreError>;
+    /// The tenants that have history.
+    async fn tenants(&self) -> Result<Vec<String>, StoreError>;
+    /// Retention: deletes an entity's instances whose time in the series (`observedAt`, else
+    /// `createdAt`) is before `before`, and returns how many. An entity that was deleted
+    /// before `before` and has no history left is forgotten.
+    async fn expire(
+        &self,
+        tenant: &str,
+        entity_id: &str,
+        before: Timestamp,
+    ) -> Result<u64, StoreError>;
 }
