@@ -286,6 +286,67 @@ impl Broker {
         r.ok_or_else(|| BrokerError::internal("modification produced no result"))
     }
 
+    /// Brings the current state up to date with observations posted as history (a temporal
+    /// upsert or append): creates the entity when it does not exist; otherwise adds missing
+    /// types and attributes, and an attribute instance takes the posted one when that is not
+    /// older by `observedAt`. Back-filled old data never overwrites a newer current value.
+    /// History already holds these instances; recording them again collapses onto them
+    /// (one instance per series and observation time).
+    pub async fn absorb(&self, s: &Scope, latest: crate::temporal::service::Latest) -> Result<()> {
+        use crate::temporal::service::not_older;
+        let now = self.now();
+        let id = latest.id.clone();
+        self.apply_one(
+            &s.tenant,
+            Change::new(&id, move |cur| {
+                let mut e = match cur {
+                    Some(e) => e.clone(),
+                    None => Entity {
+                        id: latest.id.clone(),
+                        types: Vec::new(),
+                        scopes: Vec::new(),
+                        created_at: now,
+                        modified_at: now,
+                        attrs: Default::default(),
+                    },
+                };
+                let mut changed = cur.is_none();
+                for t in latest.types {
+                    if !e.types.contains(&t) {
+                        e.types.push(t);
+                        changed = true;
+                    }
+                }
+                for (name, mut a) in latest.attrs {
+                    a.modified_at = now;
+                    let slot = e.attrs.entry(name).or_default();
+                    match slot.iter_mut().find(|x| x.dataset_id == a.dataset_id) {
+                        Some(x)
+                            if not_older(&a, x)
+                                && (x.value != a.value || x.observed_at != a.observed_at) =>
+                        {
+                            a.created_at = x.created_at;
+                            *x = a;
+                            changed = true;
+                        }
+                        Some(_) => {}
+                        None => {
+                            a.created_at = now;
+                            slot.push(a);
+                            changed = true;
+                        }
+                    }
+                }
+                if changed {
+                    e.modified_at = now;
+                }
+                Ok(Some(e))
+            }),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Append Entity Attributes (NGSI-LD Null deletes; `type` adds types; `scope` replaces
     /// or, with noOverwrite, adds scopes).
     pub async fn append_attrs(

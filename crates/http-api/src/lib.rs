@@ -44,6 +44,9 @@ pub struct HttpConfig {
     pub public_base: String,
     /// Most attribute instances in one temporal response before it is paginated.
     pub temporal_page_size: usize,
+    /// Whether temporal upserts and appends also bring the current state up to date
+    /// ([`broker::Broker::absorb`]).
+    pub temporal_upsert_current: bool,
 }
 
 impl Default for HttpConfig {
@@ -53,6 +56,7 @@ impl Default for HttpConfig {
             admin_reset: false,
             public_base: "http://localhost:1026".into(),
             temporal_page_size: 5000,
+            temporal_upsert_current: true,
         }
     }
 }

@@ -237,7 +237,10 @@ fn partial(
 
 /// POST /temporal/entities
 pub async fn upsert(State(st): State<AppState>, req: WriteReq) -> ApiResult<Response> {
-    let created = st.temporal.upsert(&req.scope, &req.body).await?;
+    let (created, latest) = st.temporal.upsert(&req.scope, &req.body).await?;
+    if st.config.temporal_upsert_current {
+        st.broker.absorb(&req.scope, latest).await?;
+    }
     let id = req
         .body
         .get("id")
@@ -266,7 +269,10 @@ pub async fn append(
     Path(id): Path<String>,
     req: WriteReq,
 ) -> ApiResult<Response> {
-    st.temporal.append(&req.scope, &id, &req.body).await?;
+    let latest = st.temporal.append(&req.scope, &id, &req.body).await?;
+    if st.config.temporal_upsert_current {
+        st.broker.absorb(&req.scope, latest).await?;
+    }
     Ok(respond::status(StatusCode::NO_CONTENT))
 }
 

@@ -51,6 +51,9 @@ pub struct FileConfig {
     /// Most attribute instances in one temporal response; more are paginated with 206 and
     /// Content-Range (default 5000).
     pub temporal_page_size: Option<usize>,
+    /// Whether `POST /temporal/entities` (and appends) also bring the entity's current state
+    /// up to date with the newest posted instances, creating it if needed (default true).
+    pub temporal_upsert_current: Option<bool>,
     /// How long history is kept: `[retention]` with `default`, `interval` and `[[retention.rule]]`
     /// entries. Absent: forever.
     pub retention: Option<RetentionFile>,
@@ -220,6 +223,7 @@ impl Config {
                 .public_base
                 .unwrap_or_else(|| format!("http://localhost:{port}")),
             temporal_page_size: f.temporal_page_size.unwrap_or(5000),
+            temporal_upsert_current: f.temporal_upsert_current.unwrap_or(true),
         };
         let defaults = notify::NotifierConfig::default();
         let notifier = notify::NotifierConfig {

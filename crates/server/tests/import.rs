@@ -256,7 +256,7 @@ async fn rostock_preset_imports_history_and_current_state() {
 }
 
 #[tokio::test]
-async fn csv_mapping_by_flags_with_units_tenant_and_history_only() {
+async fn csv_mapping_by_flags_with_units_and_tenant() {
     let app = spawn().await;
     let sds = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data/sensors/sensor-community/2017-10-20_sds011_sensor_5331.csv");
@@ -313,11 +313,16 @@ async fn csv_mapping_by_flags_with_units_tenant_and_history_only() {
     assert_eq!(pm10["unitCode"], "GQ", "{e}");
     assert!(pm10["value"].is_number(), "{e}");
     assert!(e.get("durP1").is_none(), "empty cells give no instances");
-    // History only: no current entity without --current.
-    let (status, _, _) = app
+    // The server brings the current state up to the newest reading (temporal-upsert-current).
+    let (status, current, _) = app
         .get(&format!("/ngsi-ld/v1/entities/{id}"), Some("aberdeen"))
         .await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 200, "{current}");
+    assert_eq!(current["pm10"]["value"], pm10["value"], "{current}");
+    assert_eq!(
+        current["pm10"]["observedAt"], pm10["observedAt"],
+        "{current}"
+    );
     let (status, _, _) = app
         .get(&format!("/ngsi-ld/v1/temporal/entities/{id}"), None)
         .await;

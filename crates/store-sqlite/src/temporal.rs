@@ -351,9 +351,39 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
                         s
                     }
                 };
-                if let Some(ts) =
-                    insert_instance(tx, sid, &i.instance_id, &i.attribute, i.deleted_at)?
-                {
+                // One instance per series and observation time: a second observation at the
+                // same time (a retry, a correction, a re-import) replaces the first and keeps
+                // its instanceId and createdAt.
+                let same = match (
+                    i.deleted_at,
+                    i.attribute.observed_at.as_deref().and_then(parse_time),
+                ) {
+                    (None, Some(at)) => tx
+                        .prepare_cached(
+                            "SELECT instance_id, created FROM attr_instances \
+                             WHERE sid = ?1 AND ts = ?2 AND observed IS NOT NULL AND deleted IS NULL LIMIT 1",
+                        )
+                        .and_then(|mut s| {
+                            s.query_row(params![sid, micros(at)], |r| {
+                                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                            })
+                            .optional()
+                        })
+                        .map_err(sql_err)?,
+                    _ => None,
+                };
+                let inserted = match same {
+                    Some((old_id, created)) => {
+                        tx.prepare_cached("DELETE FROM attr_instances WHERE instance_id = ?1")
+                            .and_then(|mut s| s.execute(params![old_id]))
+                            .map_err(sql_err)?;
+                        let mut a = i.attribute.clone();
+                        a.created_at = from_micros(created)?;
+                        insert_instance(tx, sid, &old_id, &a, None)?
+                    }
+                    None => insert_instance(tx, sid, &i.instance_id, &i.attribute, i.deleted_at)?,
+                };
+                if let Some(ts) = inserted {
                     dirty.insert((sid, hour_of(ts)));
                 }
             }

@@ -809,12 +809,13 @@ async fn history_survives_reopening_and_reset_clears_it() {
         .unwrap();
     close(num(&out[&key(SPEED, Some(DS2))][0], AggrMethod::Sum), 207.0);
 
-    // A duplicate instance id fails that record only.
-    let dup = store
+    // A duplicate instance id (at another time) fails that record only.
+    let mut dup = store
         .instances(T, CAR, &filter(None, None))
         .await
         .unwrap()
         .remove(0);
+    dup.attribute.observed_at = Some("2020-08-02T00:00:00Z".into());
     assert!(
         store
             .record(
@@ -830,15 +831,24 @@ async fn history_survives_reopening_and_reset_clears_it() {
         1,
         "the failed record left nothing behind"
     );
+    // Recording the same observations again (a retry, a re-import) replaces them: the
+    // instance ids stay, nothing doubles.
+    let before: Vec<String> = store
+        .instances(T, CAR, &filter(None, None))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.instance_id)
+        .collect();
     seed(&store).await;
-    assert_eq!(
-        store
-            .instances(T, CAR, &filter(None, None))
-            .await
-            .unwrap()
-            .len(),
-        16
-    );
+    let after: Vec<String> = store
+        .instances(T, CAR, &filter(None, None))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.instance_id)
+        .collect();
+    assert_eq!(after, before);
 
     TemporalStore::reset(&store).await.unwrap();
     assert!(

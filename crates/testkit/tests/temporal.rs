@@ -506,3 +506,47 @@ fn a_bad_retention_duration_is_refused_at_start() {
     let err = quartier::Config::resolve(f, quartier::config::Overrides::default()).unwrap_err();
     assert!(format!("{err:#}").contains("retention.default"), "{err:#}");
 }
+
+/// A temporal upsert brings the current state up to the newest posted observation, never
+/// back to an older one; posting the same observations again changes nothing.
+#[tokio::test]
+async fn temporal_upserts_bring_the_current_state_up_to_date() {
+    let app = spawn().await;
+    seed(&app).await; // no2 newest: 40 at 2026-02-01T01:50:00Z
+    let cur = app.get(&format!("/ngsi-ld/v1/entities/{ID}")).await;
+    assert_eq!(cur.status, 200, "{:?}", cur.body);
+    assert_eq!(cur.body["no2"]["value"], 40.0);
+    assert_eq!(cur.body["no2"]["observedAt"], "2026-02-01T01:50:00Z");
+
+    // Back-filled older data goes into history only.
+    let old =
+        json!({"id": ID, "type": "AirQualityObserved", "no2": [at(99.0, "2026-01-30T12:00:00Z")]});
+    assert_eq!(
+        app.post("/ngsi-ld/v1/temporal/entities", &old).await.status,
+        204
+    );
+    let cur = app.get(&format!("/ngsi-ld/v1/entities/{ID}")).await;
+    assert_eq!(cur.body["no2"]["value"], 40.0);
+
+    // A newer reading through an append becomes current, with a new attribute beside it.
+    let newer = json!({"no2": [at(41.0, "2026-02-01T02:10:00Z")], "pm10": [at(8.0, "2026-02-01T02:10:00Z")]});
+    let r = app
+        .post(&format!("/ngsi-ld/v1/temporal/entities/{ID}/attrs"), &newer)
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let cur = app.get(&format!("/ngsi-ld/v1/entities/{ID}")).await;
+    assert_eq!(cur.body["no2"]["value"], 41.0);
+    assert_eq!(cur.body["pm10"]["value"], 8.0);
+
+    // The current-state writes did not add instances; a repeated post replaces, not doubles.
+    let count = "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:AirQualityObserved:pb-1\
+                 ?attrs=no2&options=aggregatedValues&aggrMethods=totalCount";
+    let h = app.get(count).await;
+    assert_eq!(h.body["no2"]["totalCount"][0][0], 7, "{:?}", h.body);
+    assert_eq!(
+        app.post("/ngsi-ld/v1/temporal/entities", &old).await.status,
+        204
+    );
+    let h = app.get(count).await;
+    assert_eq!(h.body["no2"]["totalCount"][0][0], 7, "{:?}", h.body);
+}

@@ -165,6 +165,56 @@ fn not_found(id: &str) -> BrokerError {
 
 /// Reads the attributes of a temporal payload: every member is one instance or an array of
 /// instances (several may share a datasetId: they are points in time).
+/// The newest instances of a temporal payload, for the entity's current state.
+#[derive(Debug, Clone)]
+pub struct Latest {
+    /// The entity.
+    pub id: String,
+    /// Its types (expanded).
+    pub types: Vec<String>,
+    /// Per attribute and datasetId, the instance observed last (one without `observedAt`
+    /// counts as newest; among equals, the later in the payload).
+    pub attrs: Vec<(String, Attribute)>,
+}
+
+/// An observation time as an instant (`None` when absent or unreadable).
+pub(crate) fn observed(a: &Attribute) -> Option<chrono::DateTime<chrono::Utc>> {
+    a.observed_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// Whether `a` is at least as new as `b` (no observation time: the newest word).
+pub(crate) fn not_older(a: &Attribute, b: &Attribute) -> bool {
+    match (observed(a), observed(b)) {
+        (Some(x), Some(y)) => x >= y,
+        (None, _) | (_, None) => true,
+    }
+}
+
+fn newest(attrs: &[(String, Attribute)]) -> Vec<(String, Attribute)> {
+    let mut out: Vec<(String, Attribute)> = Vec::new();
+    for (name, a) in attrs {
+        // A deletion marker in a temporal payload is history, not a current value.
+        if a.value == Value::String(crate::parse::NGSI_LD_NULL.into()) {
+            continue;
+        }
+        match out
+            .iter_mut()
+            .find(|(n, x)| n == name && x.dataset_id == a.dataset_id)
+        {
+            Some((_, x)) => {
+                if not_older(a, x) {
+                    *x = a.clone();
+                }
+            }
+            None => out.push((name.clone(), a.clone())),
+        }
+    }
+    out
+}
+
 fn temporal_attributes(
     obj: &Map<String, Value>,
     s: &Scope,
@@ -497,8 +547,10 @@ impl Temporal {
     }
 
     /// Create or update the temporal representation of an entity: every instance given is
-    /// added. Returns whether the entity was new to history.
-    pub async fn upsert(&self, s: &Scope, body: &Value) -> Result<bool> {
+    /// added (one observed at the same time as an existing one of its series replaces it).
+    /// Returns whether the entity was new to history, and its newest instances for the
+    /// current state ([`crate::Broker::absorb`]).
+    pub async fn upsert(&self, s: &Scope, body: &Value) -> Result<(bool, Latest)> {
         let obj = body
             .as_object()
             .ok_or_else(|| BrokerError::invalid("a temporal entity must be a JSON object"))?;
@@ -521,6 +573,11 @@ impl Temporal {
             modified_at: now,
             deleted_at: None,
         };
+        let latest = Latest {
+            id: e.id.clone(),
+            types: rec.types.clone(),
+            attrs: newest(&attrs),
+        };
         let instances = attrs
             .into_iter()
             .map(|(attr, attribute)| Instance {
@@ -532,18 +589,25 @@ impl Temporal {
             })
             .collect();
         self.store.record(&s.tenant, vec![rec], instances).await?;
-        Ok(existing.is_none())
+        Ok((existing.is_none(), latest))
     }
 
-    /// Add attribute instances to an entity's history.
-    pub async fn append(&self, s: &Scope, id: &str, body: &Value) -> Result<()> {
+    /// Add attribute instances to an entity's history; returns the newest ones for the
+    /// current state.
+    pub async fn append(&self, s: &Scope, id: &str, body: &Value) -> Result<Latest> {
         crate::service::check_id(id)?;
         let rec = self.record(s, id).await?.ok_or_else(|| not_found(id))?;
         let obj = body
             .as_object()
             .ok_or_else(|| BrokerError::invalid("the body must be a JSON object"))?;
         let now = self.clock.now();
-        let instances: Vec<Instance> = temporal_attributes(obj, s, now)?
+        let attrs = temporal_attributes(obj, s, now)?;
+        let latest = Latest {
+            id: id.to_owned(),
+            types: rec.types.clone(),
+            attrs: newest(&attrs),
+        };
+        let instances: Vec<Instance> = attrs
             .into_iter()
             .map(|(attr, attribute)| Instance {
                 entity_id: id.to_owned(),
@@ -563,7 +627,7 @@ impl Temporal {
                 instances,
             )
             .await?;
-        Ok(())
+        Ok(latest)
     }
 
     /// Delete an entity's history.
