@@ -397,32 +397,19 @@ impl Temporal {
             || req.filter.range.from.is_some()
             || req.filter.range.to.is_some();
         if req.format == TemporalFormat::Aggregated {
-            let mut out = Vec::new();
-            let mut total = 0;
-            for rec in &selected {
-                if let Some(qx) = &q.q {
-                    // The entity takes part when its history in the range meets `q`; the
-                    // aggregates are over all its instances in the range.
-                    let f = InstanceFilter {
-                        attrs: Some(q_attrs(qx)),
-                        range: req.filter.range.clone(),
-                        last_n: None,
-                    };
-                    let seen = self.store.instances(&s.tenant, &rec.id, &f).await?;
-                    let probe = history_probe(rec, &seen.iter().collect::<Vec<_>>());
-                    if !crate::query::eval_q(qx, &probe) {
-                        continue;
-                    }
-                }
-                let rendered = self.render_one(s, rec, req).await?;
-                if (narrowed && !has_attributes(&rendered)) || rendered.is_empty() {
-                    continue;
-                }
-                if total >= offset && out.len() < limit {
-                    out.push(rendered);
-                }
-                total += 1;
+            // Entities are aggregated a few at a time: each is one read on its own connection.
+            let mut kept: Vec<Map<String, Value>> = Vec::new();
+            for chunk in selected.chunks(4) {
+                let done = futures_util::future::try_join_all(
+                    chunk
+                        .iter()
+                        .map(|rec| self.aggregate_one(s, q, req, rec, narrowed)),
+                )
+                .await?;
+                kept.extend(done.into_iter().flatten());
             }
+            let total = kept.len();
+            let out = kept.into_iter().skip(offset).take(limit).collect();
             return Ok((out, total, None));
         }
         // Instances of every selected entity; entities without matching history drop out.
@@ -544,6 +531,36 @@ impl Temporal {
             }
         }
         Ok((out, total, range))
+    }
+
+    /// One entity of an aggregated query: `None` when `q` or the range leaves it out.
+    async fn aggregate_one(
+        &self,
+        s: &Scope,
+        q: &EntityQuery,
+        req: &TemporalRequest,
+        rec: &EntityRecord,
+        narrowed: bool,
+    ) -> Result<Option<Map<String, Value>>> {
+        if let Some(qx) = &q.q {
+            // The entity takes part when its history in the range meets `q`; the
+            // aggregates are over all its instances in the range.
+            let f = InstanceFilter {
+                attrs: Some(q_attrs(qx)),
+                range: req.filter.range.clone(),
+                last_n: None,
+            };
+            let seen = self.store.instances(&s.tenant, &rec.id, &f).await?;
+            let probe = history_probe(rec, &seen.iter().collect::<Vec<_>>());
+            if !crate::query::eval_q(qx, &probe) {
+                return Ok(None);
+            }
+        }
+        let rendered = self.render_one(s, rec, req).await?;
+        if (narrowed && !has_attributes(&rendered)) || rendered.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(rendered))
     }
 
     /// Create or update the temporal representation of an entity: every instance given is
