@@ -54,6 +54,8 @@ pub struct FileConfig {
     /// Whether `POST /temporal/entities` (and appends) also bring the entity's current state
     /// up to date with the newest posted instances, creating it if needed (default true).
     pub temporal_upsert_current: Option<bool>,
+    /// Seed the demo Smart Region into an installation without data (`serve --demo`).
+    pub demo: Option<bool>,
     /// How long history is kept: `[retention]` with `default`, `interval` and `[[retention.rule]]`
     /// entries. Absent: forever.
     pub retention: Option<RetentionFile>,
@@ -138,6 +140,8 @@ pub struct Config {
     pub contexts: ContextPolicy,
     /// Notification delivery settings.
     pub notifier: notify::NotifierConfig,
+    /// Seed the demo region when the installation holds no data.
+    pub demo: bool,
     /// How long history is kept.
     pub retention: broker::temporal::RetentionPolicy,
     /// How often retention runs.
@@ -235,6 +239,7 @@ impl Config {
         let (retention, retention_interval) = f.retention.unwrap_or_default().resolve()?;
         Ok(Self {
             notifier,
+            demo: f.demo.unwrap_or(false),
             retention,
             retention_interval,
             listen,

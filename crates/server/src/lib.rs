@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod deliver;
+pub mod demo;
 pub mod import;
 pub mod loader;
 
@@ -100,9 +101,25 @@ impl Application {
         }
         let documents: Arc<dyn broker::store::DocumentStore> = Arc::new(store.clone());
         // History first (durable), then notifications.
-        let broker = Broker::new(Arc::new(store), clock, config.limits.clone())
+        let broker = Broker::new(Arc::new(store), clock.clone(), config.limits.clone())
             .with_listener(Arc::new(recorder))
             .with_listener(subscriptions.clone());
+        if config.demo {
+            let began = std::time::Instant::now();
+            let core = contexts.active(None).await.context("the core context")?;
+            match demo::seed(&broker, &temporal, core, broker::Clock::now(&*clock)).await? {
+                Some(d) => tracing::info!(
+                    tenants = d.tenants,
+                    entities = d.entities,
+                    instances = d.instances,
+                    ms = began.elapsed().as_millis() as u64,
+                    "demo region seeded (sample data)"
+                ),
+                None => {
+                    tracing::info!("the installation holds data; the demo region is not seeded")
+                }
+            }
+        }
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;

@@ -38,6 +38,9 @@ enum Command {
         /// Log as JSON lines instead of text.
         #[arg(long, env = "QUARTIER_LOG_JSON")]
         log_json: bool,
+        /// Seed the demo Smart Region (Kreis Paderborn, sample data) into an empty installation.
+        #[arg(long)]
+        demo: bool,
     },
     /// Import history (CSV or NGSI-LD temporal entities) into a running Quartier over HTTP.
     Import(Box<quartier::import::ImportArgs>),
@@ -54,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             durability,
             admin_reset,
             log_json,
+            demo,
         } => {
             init_logs(log_json);
             let cfg = Config::load(
@@ -65,6 +69,10 @@ async fn main() -> anyhow::Result<()> {
                     durability,
                 },
             )?;
+            let cfg = Config {
+                demo: cfg.demo || demo,
+                ..cfg
+            };
             let app = quartier::Application::build(cfg).await?;
             app.run(quartier::shutdown_signal()).await
         }

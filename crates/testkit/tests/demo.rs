@@ -1,0 +1,133 @@
+//! The demo Smart Region (`serve --demo`): tenants, devices and history as a visitor finds
+//! them, checked against the shipped sample files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use testkit::{TestApp, spawn_with};
+
+const TYPES: &str = "Municipality,AirQualityObserved,TrafficFlowObserved,Device,EVChargingStation,OffStreetParking,Streetlight,NoiseLevelObserved";
+
+async fn get(app: &TestApp, tenant: &str, path: &str) -> (u16, Value, Option<String>) {
+    let r = app.get_with(path, &[("NGSILD-Tenant", tenant)]).await;
+    let count = r.header("NGSILD-Results-Count").map(str::to_owned);
+    (r.status.as_u16(), r.body, count)
+}
+
+#[tokio::test]
+async fn the_demo_region_is_ready_to_explore() {
+    let app = spawn_with(|f| f.demo = Some(true)).await;
+
+    // One tenant per municipality, each with its boundary and population.
+    let names = [
+        "paderborn",
+        "delbrueck",
+        "salzkotten",
+        "bueren",
+        "hoevelhof",
+        "bad-lippspringe",
+        "borchen",
+        "bad-wuennenberg",
+        "lichtenau",
+        "altenbeken",
+    ];
+    let mut people = 0;
+    for t in names {
+        let (status, body, _) = get(&app, t, "/ngsi-ld/v1/entities?type=Municipality").await;
+        assert_eq!(status, 200, "{t}: {body}");
+        let list = body.as_array().unwrap();
+        assert_eq!(list.len(), 1, "{t}");
+        assert_eq!(list[0]["location"]["value"]["type"], "Polygon");
+        people += list[0]["population"]["value"].as_u64().unwrap();
+    }
+    assert_eq!(people, 306_890, "the Kreis' population as shipped");
+
+    // Paderborn: 3 air quality stations, 5 bicycle counters, each with its Device.
+    let count = async |tenant: &str, query: &str| {
+        let (status, body, n) = get(
+            &app,
+            tenant,
+            &format!("/ngsi-ld/v1/entities?{query}&count=true&limit=0"),
+        )
+        .await;
+        assert_eq!(status, 200, "{query}: {body}");
+        n.unwrap().parse::<usize>().unwrap()
+    };
+    assert_eq!(count("paderborn", "type=AirQualityObserved").await, 3);
+    assert_eq!(count("paderborn", "type=TrafficFlowObserved").await, 5);
+    assert_eq!(count("paderborn", "type=Device").await, 8);
+    assert_eq!(count("altenbeken", "type=AirQualityObserved").await, 1);
+    // Everything is labelled as sample data.
+    for t in names {
+        let all = count(t, &format!("type={TYPES}")).await;
+        assert!(all >= 6, "{t}: {all}");
+        assert_eq!(
+            count(t, &format!("type={TYPES}&q=dataProvenance")).await,
+            all,
+            "{t}"
+        );
+    }
+
+    // Devices stand inside their municipality: a geo-query with its boundary finds them all.
+    let (_, body, _) = get(&app, "paderborn", "/ngsi-ld/v1/entities?type=Municipality").await;
+    let boundary = serde_json::to_string(&body[0]["location"]["value"]["coordinates"]).unwrap();
+    let lights = count("paderborn", "type=Streetlight").await;
+    assert_eq!(lights, 7);
+    let within = count(
+        "paderborn",
+        &format!(
+            "type=Streetlight&georel=within&geometry=Polygon&coordinates={}",
+            urlencode(&boundary)
+        ),
+    )
+    .await;
+    assert_eq!(within, lights);
+
+    // The first bicycle counter carries the first Rostock station's 29 days, ending yesterday,
+    // and its current state is the newest day.
+    let csv = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../server/demo/radmonitore_daily_counts.csv"),
+    )
+    .unwrap();
+    let counts: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("100005392"))
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 29);
+    let id = "urn:ngsi-ld:TrafficFlowObserved:paderborn-bike-100005392";
+    let (status, h, _) = get(
+        &app,
+        "paderborn",
+        &format!(
+            "/ngsi-ld/v1/temporal/entities/{id}?attrs=intensity&options=aggregatedValues\
+             &aggrMethods=sum,totalCount&timerel=after&timeAt=2000-01-01T00:00:00Z"
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{h}");
+    assert_eq!(h["intensity"]["totalCount"][0][0], 29);
+    assert_eq!(
+        h["intensity"]["sum"][0][0].as_f64().unwrap(),
+        counts.iter().sum::<f64>()
+    );
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).date_naive();
+    let (_, current, _) = get(&app, "paderborn", &format!("/ngsi-ld/v1/entities/{id}")).await;
+    assert_eq!(current["intensity"]["value"].as_f64().unwrap(), counts[28]);
+    assert_eq!(
+        current["intensity"]["observedAt"],
+        format!("{yesterday}T00:00:00Z")
+    );
+    assert_eq!(current["vehicleType"]["value"], "bicycle");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
