@@ -112,7 +112,7 @@ fn municipalities() -> anyhow::Result<Vec<Municipality>> {
         });
     }
     // Largest first: Paderborn gets the most stations.
-    out.sort_by(|a, b| b.population.cmp(&a.population));
+    out.sort_by_key(|m| std::cmp::Reverse(m.population));
     Ok(out)
 }
 
