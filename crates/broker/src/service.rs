@@ -7,6 +7,7 @@ use ngsild_proto::ErrorType;
 use serde_json::{Map, Value};
 
 use crate::error::{BrokerError, Result};
+use crate::guard::{WriteCheck, WriteGuard};
 use crate::model::{Entity, Timestamp};
 use crate::ops::{self, UpdateResult};
 use crate::query::EntityQuery;
@@ -89,6 +90,7 @@ pub struct Broker {
     clock: Arc<dyn Clock>,
     limits: Limits,
     listeners: Vec<Arc<dyn ChangeListener>>,
+    guards: Vec<Arc<dyn WriteGuard>>,
 }
 
 fn not_found(id: &str) -> BrokerError {
@@ -103,7 +105,55 @@ impl Broker {
             clock,
             limits,
             listeners: Vec::new(),
+            guards: Vec::new(),
         }
+    }
+
+    /// Adds a guard whose checks every write must pass (see [`crate::guard`]).
+    pub fn with_guard(mut self, g: Arc<dyn WriteGuard>) -> Self {
+        self.guards.push(g);
+        self
+    }
+
+    /// Wraps every change so that the guards' checks see its proposed next state.
+    async fn guarded(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Change>> {
+        if self.guards.is_empty() {
+            return Ok(changes);
+        }
+        let mut checks = Vec::with_capacity(self.guards.len());
+        for g in &self.guards {
+            checks.push(g.prepare(tenant, &*self.store).await?);
+        }
+        let checks: Arc<Vec<Box<dyn WriteCheck>>> = Arc::new(checks);
+        Ok(changes
+            .into_iter()
+            .map(|c| {
+                let checks = checks.clone();
+                let id = c.id.clone();
+                let mutate = c.mutate;
+                Change::new(c.id, move |cur| {
+                    let next = mutate(cur)?;
+                    for ch in checks.iter() {
+                        ch.check(&id, cur, next.as_ref())?;
+                    }
+                    Ok(next)
+                })
+            })
+            .collect())
+    }
+
+    /// Entities of the tenant having at least one of `types` (expanded), ordered by id.
+    pub async fn of_types(&self, tenant: &str, types: &[&str]) -> Result<Vec<Arc<Entity>>> {
+        self.check_tenant(tenant).await?;
+        let pre = crate::store::Prefilter {
+            any_type: Some(types.iter().map(|t| (*t).to_owned()).collect()),
+            ..Default::default()
+        };
+        let found = self.store.scan(tenant, &pre).await?;
+        Ok(found
+            .into_iter()
+            .filter(|e| types.iter().any(|t| e.has_type(t)))
+            .collect())
     }
 
     /// Adds a listener told about every applied change.
@@ -114,6 +164,7 @@ impl Broker {
 
     /// Applies changes through the store and tells the listeners what succeeded.
     async fn apply(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Result<Applied>>> {
+        let changes = self.guarded(tenant, changes).await?;
         let out = self.store.apply(tenant, changes).await?;
         if !self.listeners.is_empty() {
             let ok: Vec<Applied> = out
