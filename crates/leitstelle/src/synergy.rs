@@ -220,3 +220,84 @@ pub fn compute(pf: &Portfolio, agenda: &Agenda, radius: f64) -> Synergies {
         pairs,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::maturity::Weights;
+    use crate::model::{Device, Idea};
+
+    fn project(id: &str, domains: &[&str], uses: &[&str], deploys: &[&str]) -> Project {
+        Project {
+            id: id.into(),
+            agenda: Some("A".into()),
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+            stage: Some(1),
+            uses: uses.iter().map(|u| (*u).to_owned()).collect(),
+            deploys: deploys.iter().map(|d| (*d).to_owned()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn evidence_needs_two_different_projects_and_stays_apart_from_expert_scores() {
+        let agenda = Agenda {
+            id: "A".into(),
+            name: String::new(),
+            central_domains: vec!["m".into(), "e".into()],
+            maturity: None,
+            weights: Weights::default(),
+        };
+        let pf = Portfolio {
+            agendas: vec![agenda.clone()],
+            projects: vec![
+                // One project spanning both domains is no evidence by itself.
+                project("p1", &["m", "e"], &["Parking"], &["d1"]),
+                project("p2", &["e"], &["Parking"], &["d2"]),
+            ],
+            devices: vec![
+                Device {
+                    id: "d1".into(),
+                    properties: vec![],
+                    point: Some((8.0, 51.0)),
+                },
+                Device {
+                    id: "d2".into(),
+                    properties: vec![],
+                    point: Some((8.0, 51.002)),
+                },
+            ],
+            ideas: vec![Idea {
+                id: "i1".into(),
+                domains: vec!["e".into(), "m".into()],
+                votes: 3,
+                project: None,
+            }],
+            ..Default::default()
+        };
+        let s = compute(&pf, &agenda, 250.0);
+        assert_eq!(s.pairs.len(), 2, "m→e and e→m");
+        let me = &s.pairs[0];
+        assert_eq!((me.from.as_str(), me.to.as_str()), ("m", "e"));
+        assert_eq!(
+            me.expert,
+            Expert {
+                mean: None,
+                count: 0,
+                assessments: vec![]
+            }
+        );
+        assert_eq!(
+            me.evidence.shared_data,
+            vec![SharedData {
+                item: "Parking".into(),
+                projects: vec!["p1".into(), "p2".into()]
+            }]
+        );
+        assert_eq!(me.evidence.colocated_devices[0].distance_m, 222);
+        assert_eq!(me.evidence.citizen_ideas, vec!["i1".to_owned()]);
+        assert_eq!(me.evidence.count, 3);
+        // 200 m is too short for devices 222 m apart.
+        assert_eq!(compute(&pf, &agenda, 200.0).pairs[0].evidence.count, 2);
+    }
+}

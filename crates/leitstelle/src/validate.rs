@@ -321,3 +321,118 @@ fn synergy(e: &Entity) -> Result<(), String> {
         Some(_) => range(e, attr::SCORE, -3, 3),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use broker::model::Attribute;
+    use serde_json::json;
+
+    use super::*;
+
+    fn attribute(kind: AttrKind, value: Value) -> Vec<Attribute> {
+        let now = chrono::DateTime::UNIX_EPOCH;
+        vec![Attribute {
+            kind,
+            value,
+            dataset_id: None,
+            observed_at: None,
+            unit_code: None,
+            object_type: None,
+            created_at: now,
+            modified_at: now,
+            sub: BTreeMap::new(),
+        }]
+    }
+
+    fn project(attrs: &[(&str, AttrKind, Value)]) -> Entity {
+        let now = chrono::DateTime::UNIX_EPOCH;
+        Entity {
+            id: "urn:ngsi-ld:Project:p".into(),
+            types: vec![ty::PROJECT.into()],
+            scopes: Vec::new(),
+            created_at: now,
+            modified_at: now,
+            attrs: attrs
+                .iter()
+                .map(|(n, k, v)| ((*n).to_owned(), attribute(*k, v.clone())))
+                .collect(),
+        }
+    }
+
+    fn domains() -> BTreeSet<String> {
+        ["urn:ngsi-ld:Domain:mobility".to_owned()].into()
+    }
+
+    #[test]
+    fn a_project_needs_known_domains_and_a_stage_in_range() {
+        let ok = project(&[
+            (
+                attr::DOMAINS,
+                AttrKind::Relationship,
+                json!("urn:ngsi-ld:Domain:mobility"),
+            ),
+            (attr::TRL, AttrKind::Property, json!(9)),
+        ]);
+        assert_eq!(entity(&ok, &domains(), None), Ok(()));
+        let unknown = project(&[
+            (
+                attr::DOMAINS,
+                AttrKind::Relationship,
+                json!(["urn:ngsi-ld:Domain:mobility", "urn:ngsi-ld:Domain:x"]),
+            ),
+            (attr::STAGE, AttrKind::Property, json!(1)),
+        ]);
+        assert!(
+            entity(&unknown, &domains(), None)
+                .unwrap_err()
+                .starts_with("unknown domain 'urn:ngsi-ld:Domain:x' in 'domains'")
+        );
+        let as_text = project(&[
+            (
+                attr::DOMAINS,
+                AttrKind::Property,
+                json!("urn:ngsi-ld:Domain:mobility"),
+            ),
+            (attr::STAGE, AttrKind::Property, json!(1)),
+        ]);
+        assert_eq!(
+            entity(&as_text, &domains(), None),
+            Err("'domains' must be a Relationship to Domain entities".into())
+        );
+        let fractional = project(&[
+            (
+                attr::DOMAINS,
+                AttrKind::Relationship,
+                json!("urn:ngsi-ld:Domain:mobility"),
+            ),
+            (attr::STAGE, AttrKind::Property, json!(2.5)),
+        ]);
+        assert_eq!(
+            entity(&fractional, &domains(), None),
+            Err("'stage' must be an integer from 1 to 3, not 2.5".into())
+        );
+    }
+
+    #[test]
+    fn a_relationship_to_itself_is_refused_even_in_a_list() {
+        let e = project(&[
+            (
+                attr::DOMAINS,
+                AttrKind::Relationship,
+                json!("urn:ngsi-ld:Domain:mobility"),
+            ),
+            (attr::STAGE, AttrKind::Property, json!(1)),
+            (
+                attr::DEPENDS_ON,
+                AttrKind::Relationship,
+                json!(["urn:ngsi-ld:Project:q", "urn:ngsi-ld:Project:p"]),
+            ),
+        ]);
+        assert_eq!(
+            entity(&e, &domains(), None),
+            Err("'dependsOn' refers to the entity itself".into())
+        );
+    }
+}
