@@ -19,9 +19,15 @@ use crate::store::EntityStore;
 /// Adds rules to the write path. Registered with [`crate::Broker::with_guard`].
 #[async_trait]
 pub trait WriteGuard: Send + Sync + 'static {
-    /// Prepares the check of one write request in `tenant`; `store` gives read access to the
-    /// tenant's current entities (an unknown tenant simply has none).
-    async fn prepare(&self, tenant: &str, store: &dyn EntityStore) -> Result<Box<dyn WriteCheck>>;
+    /// Prepares the check of one write request in `tenant` that changes the entities `ids`
+    /// (in order); `store` gives read access to the tenant's current entities (an unknown
+    /// tenant simply has none). Runs on every write request: read only what the ids call for.
+    async fn prepare(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+        store: &dyn EntityStore,
+    ) -> Result<Box<dyn WriteCheck>>;
 }
 
 /// The check of one write request, called once per changed entity, in order.

@@ -120,9 +120,10 @@ impl Broker {
         if self.guards.is_empty() {
             return Ok(changes);
         }
+        let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
         let mut checks = Vec::with_capacity(self.guards.len());
         for g in &self.guards {
-            checks.push(g.prepare(tenant, &*self.store).await?);
+            checks.push(g.prepare(tenant, &ids, &*self.store).await?);
         }
         let checks: Arc<Vec<Box<dyn WriteCheck>>> = Arc::new(checks);
         Ok(changes

@@ -60,24 +60,33 @@ pub struct Guard;
 
 #[async_trait]
 impl WriteGuard for Guard {
+    /// Reads the tenant's Domains (a handful); who refers to them is read only when the
+    /// request changes one of them, so ordinary writes pay one small index lookup.
     async fn prepare(
         &self,
         tenant: &str,
+        ids: &[&str],
         store: &dyn EntityStore,
     ) -> broker::Result<Box<dyn WriteCheck>> {
-        let pre = Prefilter {
-            any_type: Some(GOVERNED.iter().map(|t| (*t).to_owned()).collect()),
+        let of = |types: &[&str]| Prefilter {
+            any_type: Some(types.iter().map(|t| (*t).to_owned()).collect()),
             ..Default::default()
         };
         let mut state = State::default();
-        for e in store.scan(tenant, &pre).await? {
+        for e in store.scan(tenant, &of(&[ty::DOMAIN])).await? {
             state.add(&e);
+        }
+        if ids.iter().any(|id| state.domains.contains(*id)) {
+            for e in store.scan(tenant, &of(&GOVERNED)).await? {
+                state.add(&e);
+            }
         }
         Ok(Box::new(Check(Mutex::new(state))))
     }
 }
 
-/// What the check knows of the tenant: its domains and who refers to each.
+/// What the check knows of the tenant: its domains and (when a domain is changed) who
+/// refers to each; kept up to date with the changes it accepts.
 #[derive(Debug, Default)]
 struct State {
     domains: BTreeSet<String>,
