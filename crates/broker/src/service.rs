@@ -495,7 +495,8 @@ impl Broker {
     }
 
     /// Purge: deletes every entity matching `q`, or only the attributes `mode` names;
-    /// returns how many entities were touched.
+    /// returns how many entities were touched. If a write guard refused some of them, the
+    /// rest are purged and the first refusal is returned, counting the kept entities.
     pub async fn purge(&self, s: &Scope, q: &EntityQuery, mode: Purge) -> Result<usize> {
         self.check_tenant(&s.tenant).await?;
         let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
@@ -520,7 +521,18 @@ impl Broker {
             .collect();
         let n = changes.len();
         if n > 0 {
-            self.apply(&s.tenant, changes).await?;
+            let out = self.apply(&s.tenant, changes).await?;
+            // A write guard may refuse some entities; the others are purged all the same.
+            let refused: Vec<BrokerError> = out.into_iter().filter_map(|r| r.err()).collect();
+            if let Some(first) = refused.first() {
+                let mut e = first.clone();
+                e.detail = format!(
+                    "{} of {n} matching entities were kept: {}",
+                    refused.len(),
+                    first.detail
+                );
+                return Err(e);
+            }
         }
         Ok(n)
     }

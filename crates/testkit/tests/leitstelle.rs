@@ -969,6 +969,42 @@ async fn bad_governance_data_is_refused() {
         )
         .await;
     assert_eq!(r.status, 204);
+    // A purge by type removes the unused domains and reports the ones kept.
+    let r = app
+        .request(
+            Method::DELETE,
+            "/ngsi-ld/v1/entities?type=Domain",
+            &[("NGSILD-Tenant", TENANT), ("Link", &link)],
+            None,
+        )
+        .await;
+    r.assert_problem(409, "Conflict");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("4 of 11 matching entities were kept"),
+        "{:?}",
+        r.body
+    );
+    let r = app
+        .get_with(
+            "/ngsi-ld/v1/entities?type=Domain&options=keyValues&attrs=code",
+            &[("NGSILD-Tenant", TENANT), ("Link", &link)],
+        )
+        .await;
+    let mut kept: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["administration", "energy", "environment", "mobility"]
+    );
 
     // The views refuse bad parameters and unknown agendas.
     city.put_json(&format!("/leitstelle/v1/agendas/{AGENDA}/maturity-model"),
