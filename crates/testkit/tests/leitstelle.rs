@@ -354,6 +354,20 @@ async fn a_city_walks_the_five_steps() {
     let app = spawn().await;
     let city = City::new(&app, TENANT).await;
 
+    // The vocabulary is served as a JSON-LD context.
+    let r = app.get("/leitstelle/v1/context.jsonld").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/ld+json"));
+    assert_eq!(r.body["@context"]["Project"], "lst:Project");
+    assert_eq!(
+        r.body["@context"]["lst"],
+        "https://w3id.org/quartier/leitstelle#"
+    );
+    assert_eq!(
+        r.body["@context"]["controlledProperty"],
+        "sdm:dataModel.Device/controlledProperty"
+    );
+
     // Defaults of the model, before anything is adapted.
     let index = app.get("/leitstelle/v1").await.body;
     assert_eq!(index["defaultMaturityModel"]["stages"][1]["trlMin"], 5);
