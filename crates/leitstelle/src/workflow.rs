@@ -77,9 +77,10 @@ pub fn compute(pf: &Portfolio, agenda: &Agenda) -> Workflow {
                 "{} central domain(s); at least two are needed for cross-domain work",
                 agenda.central_domains.len()
             ),
-            how:
-                "set the Agenda's centralDomains Relationship (PATCH /ngsi-ld/v1/entities/{agenda})"
-                    .into(),
+            how: format!(
+                "set the Agenda's centralDomains Relationship (PATCH /ngsi-ld/v1/entities/{}/attrs)",
+                agenda.id
+            ),
         },
         Step {
             step: 3,
