@@ -242,10 +242,12 @@ pub struct Portfolio {
     pub grants: Vec<Grant>,
     /// Milestones.
     pub milestones: Vec<Milestone>,
+    /// Maturity assessments: (project, stage, assessedAt).
+    pub assessments: Vec<(String, u8, NaiveDate)>,
 }
 
 /// The entity types a [`Portfolio`] is read from.
-pub const PORTFOLIO_TYPES: [&str; 10] = [
+pub const PORTFOLIO_TYPES: [&str; 11] = [
     ty::AGENDA,
     ty::DOMAIN,
     ty::GOAL,
@@ -256,6 +258,7 @@ pub const PORTFOLIO_TYPES: [&str; 10] = [
     ty::CITIZEN_IDEA,
     ty::GRANT,
     ty::MILESTONE,
+    ty::MATURITY_ASSESSMENT,
 ];
 
 impl Portfolio {
@@ -338,6 +341,15 @@ impl Portfolio {
                     end: read::date(e, attr::END_DATE),
                 });
             }
+            if e.has_type(ty::MATURITY_ASSESSMENT)
+                && let (Some(project), Some(stage), Some(at)) = (
+                    read::object(e, attr::PROJECT),
+                    small(e, attr::STAGE),
+                    read::date(e, attr::ASSESSED_AT),
+                )
+            {
+                p.assessments.push((project, stage, at));
+            }
             if e.has_type(ty::MILESTONE) {
                 p.milestones.push(Milestone {
                     id: e.id.clone(),
@@ -387,6 +399,30 @@ impl Portfolio {
             .filter(|(a, _)| a.as_deref().is_none_or(|a| a == agenda))
             .map(|(_, s)| s)
             .collect()
+    }
+
+    /// Since when project `p` is at stage `stage`: the stage's `observedAt`; else the first
+    /// of its latest unbroken run of MaturityAssessments at that stage; else its start date.
+    pub fn stage_since(&self, p: &Project, stage: u8) -> Option<NaiveDate> {
+        if p.stage_since.is_some() {
+            return p.stage_since;
+        }
+        let mut own: Vec<(NaiveDate, u8)> = self
+            .assessments
+            .iter()
+            .filter(|(id, _, _)| *id == p.id)
+            .map(|(_, s, at)| (*at, *s))
+            .collect();
+        own.sort();
+        let mut since = None;
+        for (at, s) in own {
+            if s == stage {
+                since = since.or(Some(at));
+            } else {
+                since = None;
+            }
+        }
+        since.or(p.start)
     }
 
     /// The device `id`.

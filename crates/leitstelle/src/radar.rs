@@ -7,7 +7,8 @@
 //! - `overlappingScope`: two projects of the same domain share a keyword and their periods
 //!   overlap.
 //! - `stuckPilot`: a project has been at stage 2 for more than `stuck_months` (since the
-//!   stage's `observedAt`, else its start date).
+//!   stage's `observedAt`, else since the first of its latest run of stage-2
+//!   MaturityAssessments, else since its start date).
 //! - `grantEnding`: a grant ends within `grant_months` of the evaluation date and its project
 //!   names no operating model.
 //! - `overdueMilestone`: a milestone's planned date has passed and it has no actual date.
@@ -152,7 +153,7 @@ pub fn compute(pf: &Portfolio, agenda: &Agenda, s: &Settings) -> Vec<Flag> {
         if stage_of(p, &model) != Some(2) {
             continue;
         }
-        if let Some(since) = p.stage_since.or(p.start) {
+        if let Some(since) = pf.stage_since(p, 2) {
             let months = months_between(since, s.at);
             if months > i64::from(s.stuck_months) {
                 flags.push(Flag {
@@ -224,6 +225,53 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_pilot_is_stuck_since_its_latest_run_of_stage_2_assessments() {
+        use crate::maturity::Weights;
+        use crate::model::Project;
+        let agenda = Agenda {
+            id: "A".into(),
+            name: String::new(),
+            central_domains: vec![],
+            maturity: None,
+            weights: Weights::default(),
+        };
+        let project = Project {
+            id: "p".into(),
+            agenda: Some("A".into()),
+            domains: vec!["m".into()],
+            stage: Some(2),
+            start: Some(d("2020-01-01")),
+            ..Default::default()
+        };
+        let mut pf = Portfolio {
+            agendas: vec![agenda.clone()],
+            projects: vec![project],
+            assessments: vec![
+                ("p".into(), 2, d("2021-01-01")),
+                ("p".into(), 1, d("2022-01-01")),
+                ("p".into(), 2, d("2025-03-01")),
+                ("p".into(), 2, d("2025-09-01")),
+            ],
+            ..Default::default()
+        };
+        let at = Settings::at(d("2026-06-01"));
+        assert!(
+            compute(&pf, &agenda, &at).is_empty(),
+            "15 months since 2025-03-01"
+        );
+        let later = Settings::at(d("2026-10-01"));
+        let flags = compute(&pf, &agenda, &later);
+        assert_eq!(flags.len(), 1);
+        assert_eq!(
+            flags[0].explanation,
+            "p has been a stage-2 pilot since 2025-03-01, 19 months, longer than 18 months"
+        );
+        // Without assessments the start date counts.
+        pf.assessments.clear();
+        assert_eq!(compute(&pf, &agenda, &at)[0].objects, vec!["p".to_owned()]);
     }
 
     #[test]
