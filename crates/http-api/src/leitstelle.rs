@@ -224,6 +224,16 @@ pub async fn workflow(
     Ok(Json(workflow::compute(&pf, &a)))
 }
 
+/// GET /leitstelle/v1/agendas/{id}/targets
+pub async fn targets(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (pf, a) = load(&st, &headers, &id).await?;
+    Ok(Json(workflow::targets(&pf, &a)))
+}
+
 /// GET /leitstelle/v1/agendas/{id}/matrix
 pub async fn matrix(
     State(st): State<AppState>,

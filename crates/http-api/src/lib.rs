@@ -173,6 +173,7 @@ pub fn router(state: AppState) -> Router {
             get(leitstelle::get_weights).put(leitstelle::put_weights),
         )
         .route(&format!("{agenda}/workflow"), get(leitstelle::workflow))
+        .route(&format!("{agenda}/targets"), get(leitstelle::targets))
         .route(&format!("{agenda}/matrix"), get(leitstelle::matrix))
         .route(&format!("{agenda}/matrix/cell"), get(leitstelle::cell))
         .route(&format!("{agenda}/synergies"), get(leitstelle::synergies))

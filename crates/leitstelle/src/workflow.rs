@@ -127,3 +127,40 @@ pub fn compute(pf: &Portfolio, agenda: &Agenda) -> Workflow {
         steps,
     }
 }
+
+/// Step 3 at a glance: the agenda's targets per domain, by stage, with their examples.
+pub fn targets(pf: &Portfolio, agenda: &Agenda) -> serde_json::Value {
+    let targets = pf.targets_of(&agenda.id);
+    let mut domains: Vec<String> = agenda.central_domains.clone();
+    for t in &targets {
+        if let Some(d) = &t.domain
+            && !domains.contains(d)
+        {
+            domains.push(d.clone());
+        }
+    }
+    let rows: Vec<serde_json::Value> = domains
+        .iter()
+        .map(|d| {
+            let by_stage: serde_json::Map<String, serde_json::Value> = ["1", "2", "3", "none"]
+                .iter()
+                .map(|s| {
+                    let list: Vec<serde_json::Value> = targets
+                        .iter()
+                        .filter(|t| t.domain.as_deref() == Some(d.as_str()))
+                        .filter(|t| t.stage.map(|x| x.to_string()).as_deref().unwrap_or("none") == *s)
+                        .map(|t| serde_json::json!({"id": t.id, "name": t.name, "examples": t.examples}))
+                        .collect();
+                    ((*s).to_owned(), serde_json::Value::Array(list))
+                })
+                .collect();
+            serde_json::json!({
+                "domain": d,
+                "code": pf.domain_label(d),
+                "central": agenda.central_domains.contains(d),
+                "byStage": by_stage,
+            })
+        })
+        .collect();
+    serde_json::json!({"agenda": agenda.id, "domains": rows})
+}

@@ -463,6 +463,13 @@ async fn a_city_walks_the_five_steps() {
     let wf = city.view("workflow").await;
     assert_eq!(wf["next"], 4);
     assert_eq!(step(&wf, 3)["detail"], "4 target(s) classified by stage");
+    let t = city.view("targets").await;
+    assert_eq!(t["domains"][2]["code"], "environment");
+    assert_eq!(
+        t["domains"][2]["byStage"],
+        json!({"1": [], "2": [], "3": [{"id": target("environment"), "name": "environment target",
+               "examples": ["a first example"]}], "none": []})
+    );
 
     // Step 4: the portfolio goes in by batch; the matrix shows it.
     let r = city.batch("create", portfolio()).await;
