@@ -7,6 +7,7 @@ use ngsild_proto::ErrorType;
 use serde_json::{Map, Value};
 
 use crate::error::{BrokerError, Result};
+use crate::guard::{WriteCheck, WriteGuard};
 use crate::model::{Entity, Timestamp};
 use crate::ops::{self, UpdateResult};
 use crate::query::EntityQuery;
@@ -89,6 +90,7 @@ pub struct Broker {
     clock: Arc<dyn Clock>,
     limits: Limits,
     listeners: Vec<Arc<dyn ChangeListener>>,
+    guards: Vec<Arc<dyn WriteGuard>>,
 }
 
 fn not_found(id: &str) -> BrokerError {
@@ -103,7 +105,56 @@ impl Broker {
             clock,
             limits,
             listeners: Vec::new(),
+            guards: Vec::new(),
         }
+    }
+
+    /// Adds a guard whose checks every write must pass (see [`crate::guard`]).
+    pub fn with_guard(mut self, g: Arc<dyn WriteGuard>) -> Self {
+        self.guards.push(g);
+        self
+    }
+
+    /// Wraps every change so that the guards' checks see its proposed next state.
+    async fn guarded(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Change>> {
+        if self.guards.is_empty() {
+            return Ok(changes);
+        }
+        let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+        let mut checks = Vec::with_capacity(self.guards.len());
+        for g in &self.guards {
+            checks.push(g.prepare(tenant, &ids, &*self.store).await?);
+        }
+        let checks: Arc<Vec<Box<dyn WriteCheck>>> = Arc::new(checks);
+        Ok(changes
+            .into_iter()
+            .map(|c| {
+                let checks = checks.clone();
+                let id = c.id.clone();
+                let mutate = c.mutate;
+                Change::new(c.id, move |cur| {
+                    let next = mutate(cur)?;
+                    for ch in checks.iter() {
+                        ch.check(&id, cur, next.as_ref())?;
+                    }
+                    Ok(next)
+                })
+            })
+            .collect())
+    }
+
+    /// Entities of the tenant having at least one of `types` (expanded), ordered by id.
+    pub async fn of_types(&self, tenant: &str, types: &[&str]) -> Result<Vec<Arc<Entity>>> {
+        self.check_tenant(tenant).await?;
+        let pre = crate::store::Prefilter {
+            any_type: Some(types.iter().map(|t| (*t).to_owned()).collect()),
+            ..Default::default()
+        };
+        let found = self.store.scan(tenant, &pre).await?;
+        Ok(found
+            .into_iter()
+            .filter(|e| types.iter().any(|t| e.has_type(t)))
+            .collect())
     }
 
     /// Adds a listener told about every applied change.
@@ -114,6 +165,7 @@ impl Broker {
 
     /// Applies changes through the store and tells the listeners what succeeded.
     async fn apply(&self, tenant: &str, changes: Vec<Change>) -> Result<Vec<Result<Applied>>> {
+        let changes = self.guarded(tenant, changes).await?;
         let out = self.store.apply(tenant, changes).await?;
         if !self.listeners.is_empty() {
             let ok: Vec<Applied> = out
@@ -504,7 +556,8 @@ impl Broker {
     }
 
     /// Purge: deletes every entity matching `q`, or only the attributes `mode` names;
-    /// returns how many entities were touched.
+    /// returns how many entities were touched. If a write guard refused some of them, the
+    /// rest are purged and the first refusal is returned, counting the kept entities.
     pub async fn purge(&self, s: &Scope, q: &EntityQuery, mode: Purge) -> Result<usize> {
         self.check_tenant(&s.tenant).await?;
         let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
@@ -529,7 +582,18 @@ impl Broker {
             .collect();
         let n = changes.len();
         if n > 0 {
-            self.apply(&s.tenant, changes).await?;
+            let out = self.apply(&s.tenant, changes).await?;
+            // A write guard may refuse some entities; the others are purged all the same.
+            let refused: Vec<BrokerError> = out.into_iter().filter_map(|r| r.err()).collect();
+            if let Some(first) = refused.first() {
+                let mut e = first.clone();
+                e.detail = format!(
+                    "{} of {n} matching entities were kept: {}",
+                    refused.len(),
+                    first.detail
+                );
+                return Err(e);
+            }
         }
         Ok(n)
     }

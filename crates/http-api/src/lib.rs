@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod entities;
 pub mod error;
 pub mod extract;
+pub mod leitstelle;
 pub mod linked;
 pub mod params;
 pub mod respond;
@@ -84,6 +85,8 @@ pub struct AppState {
     pub metrics: Arc<dyn Metrics>,
     /// Durable small documents (hosted contexts).
     pub documents: Arc<dyn broker::store::DocumentStore>,
+    /// The Leitstelle computations.
+    pub leitstelle: ::leitstelle::Leitstelle,
 }
 
 const OPENAPI: &str = include_str!("../openapi.json");
@@ -157,8 +160,36 @@ pub fn router(state: AppState) -> Router {
             "/jsonldContexts/{id}",
             get(contexts::retrieve).delete(contexts::delete),
         );
+    let agenda = "/leitstelle/v1/agendas/{id}";
+    let leit = Router::new()
+        .route("/leitstelle/v1", get(leitstelle::index))
+        .route("/leitstelle/v1/context.jsonld", get(leitstelle::context))
+        .route(
+            "/leitstelle/v1/domains/defaults",
+            get(leitstelle::default_domains).post(leitstelle::seed_domains),
+        )
+        .route(
+            &format!("{agenda}/maturity-model"),
+            get(leitstelle::get_model).put(leitstelle::put_model),
+        )
+        .route(
+            &format!("{agenda}/weights"),
+            get(leitstelle::get_weights).put(leitstelle::put_weights),
+        )
+        .route(&format!("{agenda}/workflow"), get(leitstelle::workflow))
+        .route(&format!("{agenda}/targets"), get(leitstelle::targets))
+        .route(&format!("{agenda}/matrix"), get(leitstelle::matrix))
+        .route(&format!("{agenda}/matrix/cell"), get(leitstelle::cell))
+        .route(&format!("{agenda}/synergies"), get(leitstelle::synergies))
+        .route(&format!("{agenda}/ranking"), get(leitstelle::ranking))
+        .route(
+            &format!("{agenda}/sustainability"),
+            get(leitstelle::sustainability),
+        )
+        .route(&format!("{agenda}/radar"), get(leitstelle::radar));
     Router::new()
         .nest("/ngsi-ld/v1", v1)
+        .merge(leit)
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))

@@ -3,6 +3,7 @@
 //! `main` is thin: it parses the command line, builds an [`Application`] and runs it. Tests
 //! build the same application on port 0 with a fresh data directory.
 
+pub mod agenda;
 pub mod config;
 pub mod deliver;
 pub mod demo;
@@ -40,8 +41,26 @@ impl Application {
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&db, config.durability))
             .await
             .context("store opening task")??;
-        let loader =
-            loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let mut http = config.http.clone();
+        if http.public_base.ends_with(":0") {
+            // Listening on port 0 (tests): hand out the port actually bound.
+            http.public_base = format!("http://localhost:{}", addr.port());
+        }
+        let shipped = [(
+            http_api::leitstelle::context_url(&http.public_base),
+            serde_json::from_str(leitstelle::vocab::CONTEXT)
+                .context("reading the shipped Leitstelle context")?,
+        )]
+        .into_iter()
+        .collect();
+        let loader = loader::Shipped::new(
+            shipped,
+            loader::HttpLoader::new(config.contexts.clone()).context("building the HTTP client")?,
+        );
         let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
         let clock: Arc<dyn broker::Clock> = Arc::new(SystemClock);
         let outcomes = Arc::new(deliver::Outcomes::default());
@@ -103,7 +122,8 @@ impl Application {
         // History first (durable), then notifications.
         let broker = Broker::new(Arc::new(store), clock.clone(), config.limits.clone())
             .with_listener(Arc::new(recorder))
-            .with_listener(subscriptions.clone());
+            .with_listener(subscriptions.clone())
+            .with_guard(Arc::new(leitstelle::validate::Guard));
         if config.demo {
             let began = std::time::Instant::now();
             let core = contexts.active(None).await.context("the core context")?;
@@ -120,24 +140,16 @@ impl Application {
                 }
             }
         }
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding {}", config.listen))?;
-        let addr = listener.local_addr()?;
-        let mut http = config.http.clone();
-        if http.public_base.ends_with(":0") {
-            // Listening on port 0 (tests): hand out the port actually bound.
-            http.public_base = format!("http://localhost:{}", addr.port());
-        }
         let metrics = Arc::new(deliver::Metrics(notifier));
         let state = AppState {
-            broker,
+            broker: broker.clone(),
             contexts,
             subscriptions,
             temporal,
             config: Arc::new(http),
             metrics,
             documents,
+            leitstelle: leitstelle::Leitstelle::new(broker.clone()),
         };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self {

@@ -88,3 +88,28 @@ impl ContextLoader for HttpLoader {
         serde_json::from_slice(&body).map_err(|e| LoadError::new(format!("not JSON: {e}")))
     }
 }
+
+/// Answers a few URLs from documents shipped in the binary (the Leitstelle context under
+/// this installation's public base) and hands everything else to `inner`: shipped contexts
+/// resolve offline.
+pub struct Shipped<L> {
+    docs: std::collections::HashMap<String, Value>,
+    inner: L,
+}
+
+impl<L> Shipped<L> {
+    /// `docs`: URL → document.
+    pub fn new(docs: std::collections::HashMap<String, Value>, inner: L) -> Self {
+        Self { docs, inner }
+    }
+}
+
+#[async_trait]
+impl<L: ContextLoader> ContextLoader for Shipped<L> {
+    async fn load(&self, url: &str) -> Result<Value, LoadError> {
+        match self.docs.get(url) {
+            Some(doc) => Ok(doc.clone()),
+            None => self.inner.load(url).await,
+        }
+    }
+}

@@ -44,6 +44,8 @@ enum Command {
     },
     /// Import history (CSV or NGSI-LD temporal entities) into a running Quartier over HTTP.
     Import(Box<quartier::import::ImportArgs>),
+    /// Export or import a Digital Agenda as a file of NGSI-LD entities, over HTTP.
+    Agenda(quartier::agenda::AgendaArgs),
 }
 
 #[tokio::main]
@@ -83,6 +85,23 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Agenda(args) => match args.command {
+            quartier::agenda::AgendaCommand::Export {
+                agenda,
+                out,
+                url,
+                tenant,
+            } => {
+                let n = quartier::agenda::export(&url, tenant, &agenda, &out).await?;
+                println!("exported {n} entities to {}", out.display());
+                Ok(())
+            }
+            quartier::agenda::AgendaCommand::Import { file, url, tenant } => {
+                let n = quartier::agenda::import(&url, tenant, &file).await?;
+                println!("imported {n} entities from {}", file.display());
+                Ok(())
+            }
+        },
     }
 }
 

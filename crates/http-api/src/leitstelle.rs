@@ -1,0 +1,338 @@
+//! `/leitstelle/v1`: the computed views of the Leitstelle (matrix, synergies, ranking,
+//! sustainability check, radar, workflow status) and the few actions that are not plain
+//! entity writes (adapting the maturity model, versioning the ranking weights, seeding the
+//! default domains). The governance objects themselves are NGSI-LD entities written through
+//! `/ngsi-ld/v1`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use broker::Scope;
+use chrono::NaiveDate;
+use leitstelle::maturity::{MaturityModel, Weights};
+use leitstelle::vocab::{self, attr};
+use leitstelle::{catalogue, gate, matrix, radar, ranking, synergy, workflow};
+use ngsild_proto::ErrorType;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::tenant;
+use crate::params::{Params, only};
+
+/// The absolute URL of the Leitstelle context on this installation.
+pub fn context_url(public_base: &str) -> String {
+    format!(
+        "{}{}",
+        public_base.trim_end_matches('/'),
+        vocab::CONTEXT_PATH
+    )
+}
+
+async fn scope(st: &AppState, headers: &HeaderMap) -> ApiResult<Scope> {
+    Ok(Scope {
+        tenant: tenant(headers)?,
+        ctx: st.contexts.active(None).await?,
+    })
+}
+
+/// GET /leitstelle/v1: where to start.
+pub async fn index(State(st): State<AppState>) -> Json<Value> {
+    let context = context_url(&st.config.public_base);
+    Json(json!({
+        "context": context,
+        "defaultMaturityModel": MaturityModel::default().to_json(),
+        "defaultWeights": Weights::default().to_json(),
+        "defaultDomains": "/leitstelle/v1/domains/defaults",
+        "steps": [
+            "1 adapt the maturity model: PUT /leitstelle/v1/agendas/{id}/maturity-model",
+            "2 choose the central domains: the Agenda's centralDomains Relationship",
+            "3 targets per domain, classified by stage: Target entities",
+            "4 the domain x domain matrix: GET /leitstelle/v1/agendas/{id}/matrix",
+            "5 synergies and priorities: GET /leitstelle/v1/agendas/{id}/synergies, /ranking, /sustainability",
+        ],
+        "radar": "/leitstelle/v1/agendas/{id}/radar",
+    }))
+}
+
+/// GET /leitstelle/v1/context.jsonld: the JSON-LD context of the governance vocabulary.
+pub async fn context() -> Response {
+    let mut r = vocab::CONTEXT.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/ld+json"),
+    );
+    r
+}
+
+/// GET /leitstelle/v1/domains/defaults: the default domain catalogue.
+pub async fn default_domains() -> Json<Value> {
+    Json(Value::Array(catalogue::default_domains()))
+}
+
+/// POST /leitstelle/v1/domains/defaults: creates the default domains the tenant lacks.
+pub async fn seed_domains(State(st): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let s = scope(&st, &headers).await?;
+    let outcomes = st
+        .broker
+        .batch_create(&s, &catalogue::default_domains())
+        .await?;
+    let (mut created, mut existing) = (Vec::new(), Vec::new());
+    for o in outcomes {
+        match o {
+            Ok(ok) => created.push(ok.id),
+            Err((id, e)) if e.kind == ErrorType::AlreadyExists => existing.push(id),
+            Err((_, e)) => return Err(e.into()),
+        }
+    }
+    let status = if created.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({"created": created, "existing": existing})),
+    )
+        .into_response())
+}
+
+async fn load(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+) -> ApiResult<(leitstelle::model::Portfolio, leitstelle::model::Agenda)> {
+    broker::service::check_id(id)?;
+    let t = tenant(headers)?;
+    Ok(st.leitstelle.agenda(&t, id).await?)
+}
+
+fn body_json(body: &axum::body::Bytes) -> ApiResult<Value> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorType::InvalidRequest,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
+async fn set_attr(st: &AppState, s: &Scope, id: &str, name: &str, value: Value) -> ApiResult<()> {
+    let frag = json!({ name: {"type": "Property", "value": value} });
+    st.broker.append_attrs(s, id, &frag, false).await?;
+    Ok(())
+}
+
+/// GET /leitstelle/v1/agendas/{id}/maturity-model
+pub async fn get_model(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = load(&st, &headers, &id).await?;
+    Ok(Json(json!({
+        "agenda": a.id,
+        "adapted": a.maturity.is_some(),
+        "model": a.maturity.unwrap_or_default().to_json(),
+    })))
+}
+
+/// PUT /leitstelle/v1/agendas/{id}/maturity-model: step 1, adapt the stage ↔ TRL mapping.
+pub async fn put_model(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let v = body_json(&body)?;
+    let model = MaturityModel::from_json(&v).map_err(ApiError::bad_data)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    let s = scope(&st, &headers).await?;
+    set_attr(&st, &s, &a.id, attr::MATURITY_MODEL, model.to_json()).await?;
+    Ok(Json(
+        json!({"agenda": a.id, "adapted": true, "model": model.to_json()}),
+    ))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/weights
+pub async fn get_weights(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = load(&st, &headers, &id).await?;
+    Ok(Json(json!({
+        "agenda": a.id,
+        "weights": a.weights.to_json(),
+        "history": format!("/ngsi-ld/v1/temporal/entities/{}?attrs={}", a.id, attr::RANKING_WEIGHTS),
+    })))
+}
+
+/// PUT /leitstelle/v1/agendas/{id}/weights: a new version of the ranking weights.
+pub async fn put_weights(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let v = body_json(&body)?;
+    let w = Weights::from_json(&v).map_err(ApiError::bad_data)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    if w.version <= a.weights.version {
+        return Err(ApiError::new(
+            ErrorType::Conflict,
+            format!(
+                "weights version {} is not newer than the current version {}",
+                w.version, a.weights.version
+            ),
+        ));
+    }
+    let s = scope(&st, &headers).await?;
+    set_attr(&st, &s, &a.id, attr::RANKING_WEIGHTS, w.to_json()).await?;
+    Ok(Json(json!({"agenda": a.id, "weights": w.to_json()})))
+}
+
+fn positive(p: &Params, name: &str, default: f64) -> ApiResult<f64> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .ok_or_else(|| {
+                ApiError::bad_data(format!("{name} must be a positive number, not '{s}'"))
+            }),
+    }
+}
+
+fn months(p: &Params, name: &str, default: u32) -> ApiResult<u32> {
+    match p.get(name) {
+        None => Ok(default),
+        Some(s) => s.parse::<u32>().ok().filter(|x| *x <= 1200).ok_or_else(|| {
+            ApiError::bad_data(format!("{name} must be a number of months, not '{s}'"))
+        }),
+    }
+}
+
+/// GET /leitstelle/v1/agendas/{id}/workflow
+pub async fn workflow(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<workflow::Workflow>> {
+    let (pf, a) = load(&st, &headers, &id).await?;
+    Ok(Json(workflow::compute(&pf, &a)))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/targets
+pub async fn targets(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (pf, a) = load(&st, &headers, &id).await?;
+    Ok(Json(workflow::targets(&pf, &a)))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/matrix
+pub async fn matrix(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<matrix::Matrix>> {
+    let (pf, a) = load(&st, &headers, &id).await?;
+    Ok(Json(matrix::compute(&pf, &a)))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/matrix/cell?row=&col=: the drill-down into one cell.
+pub async fn cell(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["row", "col"])?;
+    let (Some(row), Some(col)) = (p.get("row"), p.get("col")) else {
+        return Err(ApiError::bad_data("row and col (domain ids) are required"));
+    };
+    let (pf, a) = load(&st, &headers, &id).await?;
+    let model = a.maturity.clone().unwrap_or_default();
+    let projects: Vec<Value> = pf
+        .projects_of(&a.id)
+        .into_iter()
+        .filter(|x| matrix::in_cell(x, row, col))
+        .map(|x| {
+            json!({"id": x.id, "name": x.name, "domains": x.domains,
+                   "stage": matrix::stage_of(x, &model), "trl": x.trl})
+        })
+        .collect();
+    Ok(Json(
+        json!({"agenda": a.id, "row": row, "col": col, "projects": projects}),
+    ))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/synergies?radius=
+pub async fn synergies(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<synergy::Synergies>> {
+    only(&p, &["radius"])?;
+    let radius = positive(&p, "radius", 250.0)?;
+    let (pf, a) = load(&st, &headers, &id).await?;
+    Ok(Json(synergy::compute(&pf, &a, radius)))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/ranking?radius=
+pub async fn ranking(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<ranking::Ranking>> {
+    only(&p, &["radius"])?;
+    let radius = positive(&p, "radius", 250.0)?;
+    let (pf, a) = load(&st, &headers, &id).await?;
+    let syn = synergy::compute(&pf, &a, radius);
+    Ok(Json(ranking::compute(&pf, &a, &syn)))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/sustainability
+pub async fn sustainability(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (pf, a) = load(&st, &headers, &id).await?;
+    let verdicts = gate::compute(&pf, &a);
+    Ok(Json(json!({"agenda": a.id, "projects": verdicts})))
+}
+
+/// GET /leitstelle/v1/agendas/{id}/radar?at=&radius=&stuckMonths=&grantMonths=
+pub async fn radar(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["at", "radius", "stuckMonths", "grantMonths"])?;
+    let at = match p.get("at") {
+        None => chrono::Utc::now().date_naive(),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_data(format!("at must be a date YYYY-MM-DD, not '{s}'")))?,
+    };
+    let mut settings = radar::Settings::at(at);
+    settings.radius_m = positive(&p, "radius", settings.radius_m)?;
+    settings.stuck_months = months(&p, "stuckMonths", settings.stuck_months)?;
+    settings.grant_months = months(&p, "grantMonths", settings.grant_months)?;
+    let (pf, a) = load(&st, &headers, &id).await?;
+    let flags = radar::compute(&pf, &a, &settings);
+    Ok(Json(json!({
+        "agenda": a.id,
+        "at": at.to_string(),
+        "settings": {"radius": settings.radius_m, "stuckMonths": settings.stuck_months,
+                     "grantMonths": settings.grant_months},
+        "flags": flags,
+    })))
+}
