@@ -85,7 +85,13 @@ pub fn instances_of(
 
 fn deletion(entity: &str, name: &str, old: &Attribute, now: Timestamp) -> Instance {
     let mut attribute = old.clone();
-    attribute.value = Value::String(NGSI_LD_NULL.into());
+    // NGSI-LD Null in the attribute's own shape (a LanguageProperty holds a language map);
+    // a deletion is not an observation, so it keeps no observedAt.
+    attribute.value = match old.kind {
+        crate::model::AttrKind::LanguageProperty => serde_json::json!({"@none": NGSI_LD_NULL}),
+        _ => Value::String(NGSI_LD_NULL.into()),
+    };
+    attribute.observed_at = None;
     attribute.sub.clear();
     attribute.modified_at = now;
     Instance {

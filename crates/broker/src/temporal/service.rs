@@ -438,38 +438,14 @@ impl Temporal {
                         .await?
                 }
                 Some(qx) => {
-                    // q is checked against every instance in the range (before lastN); the
-                    // instances of the attributes it names are kept only where they meet it.
-                    let names = q_attrs(qx);
-                    let unlimited = InstanceFilter {
-                        last_n: None,
-                        ..req.filter.clone()
-                    };
-                    let shown = self.store.instances(&s.tenant, &rec.id, &unlimited).await?;
-                    let missing: Vec<String> = names
-                        .iter()
-                        .filter(|n| req.filter.attrs.as_ref().is_some_and(|a| !a.contains(n)))
-                        .cloned()
-                        .collect();
-                    let extra = if missing.is_empty() {
-                        Vec::new()
-                    } else {
-                        let f = InstanceFilter {
-                            attrs: Some(missing),
-                            ..unlimited.clone()
-                        };
-                        self.store.instances(&s.tenant, &rec.id, &f).await?
-                    };
-                    let probe =
-                        history_probe(&rec, &shown.iter().chain(&extra).collect::<Vec<_>>());
-                    if !crate::query::eval_q(qx, &probe) {
+                    // The instances shown are those of the request, unfiltered by q (as the
+                    // ETSI suite expects, 021_08).
+                    if !self.q_holds(s, &rec, qx, &req.filter.range).await? {
                         continue;
                     }
-                    let kept = keep_matching(qx, &names, &probe, shown);
-                    match req.filter.last_n {
-                        Some(n) => last_n_per_series(kept, n),
-                        None => kept,
-                    }
+                    self.store
+                        .instances(&s.tenant, &rec.id, &req.filter)
+                        .await?
                 }
             };
             if instances.is_empty() && narrowed {
@@ -533,6 +509,24 @@ impl Temporal {
         Ok((out, total, range))
     }
 
+    /// Whether an entity's history in `range` meets `q`: each term by some instance.
+    async fn q_holds(
+        &self,
+        s: &Scope,
+        rec: &EntityRecord,
+        q: &ngsild_query::QExpr,
+        range: &super::TimeRange,
+    ) -> Result<bool> {
+        let f = InstanceFilter {
+            attrs: Some(q_attrs(q)),
+            range: range.clone(),
+            last_n: None,
+        };
+        let seen = self.store.instances(&s.tenant, &rec.id, &f).await?;
+        let probe = history_probe(rec, &seen.iter().collect::<Vec<_>>());
+        Ok(crate::query::eval_q(q, &probe))
+    }
+
     /// One entity of an aggregated query: `None` when `q` or the range leaves it out.
     async fn aggregate_one(
         &self,
@@ -542,19 +536,11 @@ impl Temporal {
         rec: &EntityRecord,
         narrowed: bool,
     ) -> Result<Option<Map<String, Value>>> {
-        if let Some(qx) = &q.q {
-            // The entity takes part when its history in the range meets `q`; the
-            // aggregates are over all its instances in the range.
-            let f = InstanceFilter {
-                attrs: Some(q_attrs(qx)),
-                range: req.filter.range.clone(),
-                last_n: None,
-            };
-            let seen = self.store.instances(&s.tenant, &rec.id, &f).await?;
-            let probe = history_probe(rec, &seen.iter().collect::<Vec<_>>());
-            if !crate::query::eval_q(qx, &probe) {
-                return Ok(None);
-            }
+        // The aggregates are over all instances in the range of an entity q selects.
+        if let Some(qx) = &q.q
+            && !self.q_holds(s, rec, qx, &req.filter.range).await?
+        {
+            return Ok(None);
         }
         let rendered = self.render_one(s, rec, req).await?;
         if (narrowed && !has_attributes(&rendered)) || rendered.is_empty() {
@@ -791,52 +777,6 @@ fn history_probe(rec: &EntityRecord, instances: &[&Instance]) -> Entity {
             .push(i.attribute.clone());
     }
     probe
-}
-
-/// Keeps the instances of the attributes `q` names that satisfy it (with the other
-/// attributes' instances as they are); instances of other attributes stay.
-fn keep_matching(
-    q: &ngsild_query::QExpr,
-    names: &[String],
-    probe: &Entity,
-    instances: Vec<Instance>,
-) -> Vec<Instance> {
-    instances
-        .into_iter()
-        .filter(|i| {
-            if !names.contains(&i.attr) || i.deleted_at.is_some() {
-                return !names.contains(&i.attr);
-            }
-            let mut alone = probe.clone();
-            alone
-                .attrs
-                .insert(i.attr.clone(), vec![i.attribute.clone()]);
-            crate::query::eval_q(q, &alone)
-        })
-        .collect()
-}
-
-/// The last `n` instances of each series (instances come ascending per series).
-fn last_n_per_series(instances: Vec<Instance>, n: usize) -> Vec<Instance> {
-    let mut seen: std::collections::HashMap<(String, Option<String>), usize> =
-        std::collections::HashMap::new();
-    for i in &instances {
-        *seen
-            .entry((i.attr.clone(), i.attribute.dataset_id.clone()))
-            .or_default() += 1;
-    }
-    let mut passed: std::collections::HashMap<(String, Option<String>), usize> =
-        std::collections::HashMap::new();
-    instances
-        .into_iter()
-        .filter(|i| {
-            let key = (i.attr.clone(), i.attribute.dataset_id.clone());
-            let total = seen.get(&key).copied().unwrap_or(0);
-            let k = passed.entry(key).or_default();
-            *k += 1;
-            *k > total.saturating_sub(n)
-        })
-        .collect()
 }
 
 fn keep_cut_attributes(
