@@ -553,3 +553,57 @@ async fn temporal_upserts_bring_the_current_state_up_to_date() {
     let h = app.get(count).await;
     assert_eq!(h.body["no2"]["totalCount"][0][0], 7, "{:?}", h.body);
 }
+
+/// Times with zone offsets, in the data and in the query, mean the same instants as in UTC:
+/// the daily sums of readings posted in Berlin time, asked for Berlin-time days.
+#[tokio::test]
+async fn time_zones_in_literals_are_instants() {
+    let app = spawn().await;
+    let body = json!({
+        "id": ID, "type": "AirQualityObserved",
+        "no2": [
+            // 23:30 Berlin on Jan 31 is 22:30 UTC: the Berlin day of Jan 31.
+            at(1.0, "2026-01-31T23:30:00+01:00"),
+            // 00:30 Berlin on Feb 1 is 23:30 UTC on Jan 31: the Berlin day of Feb 1.
+            at(2.0, "2026-02-01T00:30:00+01:00"),
+            at(4.0, "2026-02-01T12:00:00Z"),
+            at(8.0, "2026-02-01T23:30:00+01:00"),
+        ]
+    });
+    assert_eq!(
+        app.post("/ngsi-ld/v1/temporal/entities", &body)
+            .await
+            .status,
+        201
+    );
+    let r = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=aggregatedValues&aggrMethods=sum,totalCount\
+             &aggrPeriodDuration=P1D&timerel=between&timeAt=2026-01-31T00:00:00%2B01:00\
+             &endTimeAt=2026-02-02T00:00:00%2B01:00"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // Buckets start at Berlin midnight (23:00 UTC the day before).
+    assert_eq!(
+        r.body["no2"]["sum"],
+        json!([
+            [1.0, "2026-01-30T23:00:00Z", "2026-01-31T23:00:00Z"],
+            [14.0, "2026-01-31T23:00:00Z", "2026-02-01T23:00:00Z"]
+        ])
+    );
+    // Instances keep the literal the client sent and are ordered by instant.
+    let h = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?options=temporalValues"
+        ))
+        .await;
+    let values: Vec<f64> = h.body["no2"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[0].as_f64().unwrap())
+        .collect();
+    assert_eq!(values, [1.0, 2.0, 4.0, 8.0]);
+    assert_eq!(h.body["no2"]["values"][1][1], "2026-02-01T00:30:00+01:00");
+}
