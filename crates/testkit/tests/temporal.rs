@@ -607,3 +607,33 @@ async fn time_zones_in_literals_are_instants() {
     assert_eq!(values, [1.0, 2.0, 4.0, 8.0]);
     assert_eq!(h.body["no2"]["values"][1][1], "2026-02-01T00:30:00+01:00");
 }
+
+/// Deleting an attribute leaves a deletion record: NGSI-LD Null at the time of deletion,
+/// which a `timeproperty=deletedAt` query shows with its `deletedAt` (and no observation time).
+#[tokio::test]
+async fn attribute_deletions_are_history() {
+    let app = spawn().await;
+    let e = json!({"id": ID, "type": "AirQualityObserved", "no2": at(12.0, "2026-03-01T08:00:00Z"),
+                   "name": {"type": "LanguageProperty", "languageMap": {"de": "Messstelle", "en": "station"}}});
+    assert_eq!(app.post("/ngsi-ld/v1/entities", &e).await.status, 201);
+    for attr in ["no2", "name"] {
+        let r = app
+            .delete(&format!("/ngsi-ld/v1/entities/{ID}/attrs/{attr}"))
+            .await;
+        assert_eq!(r.status, 204);
+    }
+    let h = app
+        .get(&format!(
+            "/ngsi-ld/v1/temporal/entities/{ID}?timeproperty=deletedAt"
+        ))
+        .await;
+    assert_eq!(h.status, 200, "{:?}", h.body);
+    let no2 = &h.body["no2"][0];
+    assert_eq!(no2["value"], "urn:ngsi-ld:null");
+    assert!(no2["deletedAt"].is_string(), "{no2}");
+    assert!(no2.get("observedAt").is_none(), "{no2}");
+    assert_eq!(
+        h.body["name"][0]["languageMap"],
+        json!({"@none": "urn:ngsi-ld:null"})
+    );
+}

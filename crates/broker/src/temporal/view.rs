@@ -131,7 +131,10 @@ pub fn render(
                         let mut a = render::attribute(&i.attribute, ctx, opts);
                         if let Some(o) = a.as_object_mut() {
                             o.insert("instanceId".into(), i.instance_id.clone().into());
-                            if let (true, Some(d)) = (opts.sys_attrs, &i.deleted_at) {
+                            // A deletion record shows when it happened with sysAttrs, and
+                            // always when deletions are what the query is about.
+                            let show = opts.sys_attrs || time_property == TimeProperty::DeletedAt;
+                            if let (true, Some(d)) = (show, &i.deleted_at) {
                                 o.insert("deletedAt".into(), timestamp(d).into());
                             }
                         }
