@@ -155,6 +155,24 @@ pub struct Attribute {
     pub sub: BTreeMap<String, Attribute>,
 }
 
+impl Attribute {
+    /// A plain attribute of `kind` holding `value`, created and modified at `now`, with no
+    /// datasetId, observation time, unit, object type or sub-attributes.
+    pub fn new(kind: AttrKind, value: Value, now: Timestamp) -> Self {
+        Self {
+            kind,
+            value,
+            dataset_id: None,
+            observed_at: None,
+            unit_code: None,
+            object_type: None,
+            created_at: now,
+            modified_at: now,
+            sub: BTreeMap::new(),
+        }
+    }
+}
+
 impl Entity {
     /// The default instance (no datasetId) of an attribute, else its first instance.
     pub fn attr(&self, name: &str) -> Option<&Attribute> {

@@ -403,17 +403,7 @@ pub fn attribute(
 }
 
 fn new_attr(kind: AttrKind, value: Value, now: Timestamp) -> Attribute {
-    Attribute {
-        kind,
-        value,
-        dataset_id: None,
-        observed_at: None,
-        unit_code: None,
-        object_type: None,
-        created_at: now,
-        modified_at: now,
-        sub: BTreeMap::new(),
-    }
+    Attribute::new(kind, value, now)
 }
 
 fn expand_names(v: &Value, ctx: &Context) -> std::result::Result<Value, String> {

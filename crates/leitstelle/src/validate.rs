@@ -333,7 +333,6 @@ fn synergy(e: &Entity) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use broker::model::Attribute;
     use serde_json::json;
@@ -341,18 +340,7 @@ mod tests {
     use super::*;
 
     fn attribute(kind: AttrKind, value: Value) -> Vec<Attribute> {
-        let now = chrono::DateTime::UNIX_EPOCH;
-        vec![Attribute {
-            kind,
-            value,
-            dataset_id: None,
-            observed_at: None,
-            unit_code: None,
-            object_type: None,
-            created_at: now,
-            modified_at: now,
-            sub: BTreeMap::new(),
-        }]
+        vec![Attribute::new(kind, value, chrono::DateTime::UNIX_EPOCH)]
     }
 
     fn project(attrs: &[(&str, AttrKind, Value)]) -> Entity {
