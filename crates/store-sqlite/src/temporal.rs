@@ -37,10 +37,11 @@
 //!   count, the sums (plain, squared and shifted by the series' `shift`), min and max of the
 //!   observed instances that are not deletion records. Every write refreshes the rollup of each
 //!   hour it touched from that hour's instances, inside the same transaction, so rollups are
-//!   never stale. An aggregation over `observedAt` whose range starts on the hour with
-//!   whole-hour periods (the dashboard case: "hourly/daily averages since midnight") combines
-//!   rollups, 60 rows become one for minute data, and scans instances only for a last partial
-//!   hour. Anything else (distinctCount, other time properties, unaligned starts) scans the
+//!   never stale. An aggregation over `observedAt` with a start and whole-hour periods (the
+//!   dashboard case: hourly or daily figures over a range) combines rollups: 60 rows become
+//!   one for minute data. Bucket boundaries then all fall at the same minute of an hour, so
+//!   only the hours containing one (none when the start is on the hour) and a last partial
+//!   hour are read from the instances. distinctCount and other time properties scan the
 //!   instances. Both ways give the same answers; a test compares them on random data.
 //! * **`temporal_entity_types`** answers "entities of any of these types" from an index; the
 //!   types of `temporal_entities` are the union of every type the entity ever had.
@@ -771,6 +772,19 @@ fn series_of(
 /// The time column of a property and the WHERE clause (after `sid = ?1`) a filter needs.
 /// `for_aggregation` leaves deletion records out unless the property is `deletedAt`.
 fn time_filter(f: &InstanceFilter, for_aggregation: bool) -> (&'static str, String) {
+    let (col, mut cond) = time_condition(f, for_aggregation);
+    let r = &f.range;
+    if let Some(from) = r.from {
+        cond.push_str(&format!(" AND {col} >= {}", micros(from)));
+    }
+    if let Some(to) = r.to {
+        cond.push_str(&format!(" AND {col} < {}", micros(to)));
+    }
+    (col, cond)
+}
+
+/// [`time_filter`] without the range bounds (for statements that take them as parameters).
+fn time_condition(f: &InstanceFilter, for_aggregation: bool) -> (&'static str, String) {
     let r = &f.range;
     let strict = r.from.is_some() || r.to.is_some() || f.last_n.is_some();
     let (col, mut cond) = match r.property {
@@ -788,12 +802,6 @@ fn time_filter(f: &InstanceFilter, for_aggregation: bool) -> (&'static str, Stri
     };
     if for_aggregation && r.property != TimeProperty::DeletedAt {
         cond.push_str(" AND deleted IS NULL");
-    }
-    if let Some(from) = r.from {
-        cond.push_str(&format!(" AND {col} >= {}", micros(from)));
-    }
-    if let Some(to) = r.to {
-        cond.push_str(&format!(" AND {col} < {}", micros(to)));
     }
     (col, cond)
 }
@@ -902,13 +910,11 @@ impl Sums {
     }
 }
 
-/// Whether an aggregation can be combined from hourly rollups: observation time, an
-/// hour-aligned start, whole-hour periods and no distinctCount (which needs the values).
+/// Whether an aggregation can be combined from hourly rollups: observation time, a start,
+/// whole-hour periods and no distinctCount (which needs the values).
 fn rollups_apply(f: &InstanceFilter, methods: &[AggrMethod], period: Option<i64>) -> bool {
     f.range.property == TimeProperty::ObservedAt
-        && f.range
-            .from
-            .is_some_and(|t| micros(t).rem_euclid(HOUR) == 0)
+        && f.range.from.is_some()
         && period.is_none_or(|p| p % HOUR == 0)
         && !methods.contains(&AggrMethod::DistinctCount)
 }
@@ -1015,19 +1021,17 @@ fn aggregate_entity(
             }
         }
     };
-    // With rollups, whole hours come from `attr_rollups` and only a partial last hour
-    // (`to` not on the hour) from the instances.
-    let rollup_to = (rollups && rollups_apply(f, methods, period))
+    // With rollups, whole hours come from `attr_rollups`. Bucket boundaries all lie at the
+    // same minute of an hour (periods are whole hours), so only the hours that contain one
+    // (every period/hour-th hour from the start's hour; none when the start is on the hour)
+    // and a last partial hour before `to` are read from the instances, each as a short range
+    // scan. Hourly buckets off the hour split every hour: those scan the instances.
+    let start_hour = hour_of(origin);
+    let split = origin != start_hour;
+    let per = period.map_or(i64::MAX, |p| p / HOUR);
+    let rollup_to = (rollups && rollups_apply(f, methods, period) && !(split && per == 1))
         .then(|| f.range.to.map_or(i64::MAX, |t| hour_of(micros(t))));
-    let raw_filter = match rollup_to {
-        Some(hi) if hi != i64::MAX && f.range.to.is_some_and(|t| micros(t) > hi) => {
-            let mut tail = f.clone();
-            tail.range.from = DateTime::from_timestamp_micros(hi);
-            Some(tail)
-        }
-        Some(_) => None,
-        None => Some(f.clone()),
-    };
+    let raw_filter = f.clone();
     let mut out = BTreeMap::new();
     let mut last: Option<i64> = None;
     // Only what the methods need is computed (placeholders keep the column positions).
@@ -1039,9 +1043,9 @@ fn aggregate_entity(
         }
     };
     let stddev = methods.contains(&AggrMethod::StdDev);
-    let mut raw_stmt = match &raw_filter {
-        Some(rf) => {
-            let (col, cond) = time_filter(rf, true);
+    let mut raw_stmt = {
+        {
+            let (col, cond) = time_condition(&raw_filter, true);
             let distinct = wants(
                 &[AggrMethod::DistinctCount],
                 "COUNT(DISTINCT COALESCE(txt, num))",
@@ -1060,16 +1064,16 @@ fn aggregate_entity(
                 Some(p) => format!("({col} - {origin}) / {p}"),
                 None => "0".to_owned(),
             };
-            Some(
-                conn.prepare(&format!(
-                    "SELECT {bucket} AS b, COUNT(*), {distinct}, COUNT(num), {sum}, {sumsq}, {shifted}, {min}, {max}, MAX({col}) \
-                     FROM attr_instances WHERE sid = ?1{cond} GROUP BY b ORDER BY b"
-                ))
-                .map_err(sql_err)?,
-            )
+            conn.prepare(&format!(
+                "SELECT {bucket} AS b, COUNT(*), {distinct}, COUNT(num), {sum}, {sumsq}, {shifted}, {min}, {max}, MAX({col}) \
+                 FROM attr_instances WHERE sid = ?1{cond} AND {col} >= ?3 AND {col} < ?4 GROUP BY b ORDER BY b"
+            ))
+            .map_err(sql_err)?
         }
-        None => None,
     };
+    let mut end_stmt = conn
+        .prepare_cached("SELECT MAX(ts) + 1 FROM attr_instances WHERE sid = ?1")
+        .map_err(sql_err)?;
     // One statement for every query (cached): origin, period (the whole range: a period
     // longer than any range) and end are parameters.
     let mut rollup_stmt = match rollup_to {
@@ -1077,7 +1081,8 @@ fn aggregate_entity(
             conn.prepare_cached(
                 "SELECT (hour - ?2) / ?3 AS b, SUM(n), 0, SUM(n_num), SUM(sum), SUM(sumsq), TOTAL(shifted), TOTAL(shifted_sq), \
                  MIN(min_num), MIN(min_txt), MAX(max_num), MAX(max_txt), MAX(last_ts) \
-                 FROM attr_rollups WHERE sid = ?1 AND hour >= ?2 AND hour < ?4 GROUP BY b ORDER BY b",
+                 FROM attr_rollups WHERE sid = ?1 AND hour >= ?2 AND hour < ?4 \
+                 AND (?5 = 0 OR (hour - ?2) / 3600000000 % ?6 != 0) GROUP BY b ORDER BY b",
             )
             .map_err(sql_err)?,
         ),
@@ -1097,13 +1102,62 @@ fn aggregate_entity(
             0.0
         };
         let mut rows = match (rollup_stmt.as_mut(), rollup_to) {
-            (Some(stmt), Some(hi)) => {
-                bucket_rows(stmt, params![s.sid, origin, period.unwrap_or(i64::MAX), hi])?
-            }
+            (Some(stmt), Some(hi)) => bucket_rows(
+                stmt,
+                params![
+                    s.sid,
+                    start_hour,
+                    period.unwrap_or(i64::MAX),
+                    hi,
+                    split,
+                    per
+                ],
+            )?,
             _ => BTreeMap::new(),
         };
-        if let Some(stmt) = raw_stmt.as_mut() {
-            for (b, (sums, l)) in bucket_rows(stmt, params![s.sid, shift])? {
+        // The time ranges read from the instances.
+        let ranges: Vec<(i64, i64)> = match rollup_to {
+            None => vec![(i64::MIN, i64::MAX)],
+            Some(hi) => {
+                let end = match f.range.to {
+                    Some(t) => micros(t),
+                    None => end_stmt
+                        .query_row(params![s.sid], |r| r.get::<_, Option<i64>>(0))
+                        .map_err(sql_err)?
+                        .unwrap_or(origin),
+                };
+                let mut ranges = Vec::new();
+                if split {
+                    let step = period.unwrap_or(i64::MAX);
+                    let mut bh = start_hour;
+                    while bh < end {
+                        ranges.push((bh.max(origin), (bh + HOUR).min(end)));
+                        bh = match bh.checked_add(step) {
+                            Some(n) => n,
+                            None => break,
+                        };
+                    }
+                }
+                if hi < end {
+                    // The partial last hour, unless a boundary hour already covers it.
+                    if ranges.last().is_none_or(|(_, e)| *e < end) {
+                        ranges.push((hi.max(origin), end));
+                    }
+                }
+                ranges
+            }
+        };
+        // The request's own range bounds every scan.
+        let (from, to) = (
+            f.range.from.map_or(i64::MIN, micros),
+            f.range.to.map_or(i64::MAX, micros),
+        );
+        for (lo, hi) in ranges {
+            let (lo, hi) = (lo.max(from), hi.min(to));
+            if lo >= hi {
+                continue;
+            }
+            for (b, (sums, l)) in bucket_rows(&mut raw_stmt, params![s.sid, shift, lo, hi])? {
                 match rows.get_mut(&b) {
                     Some((have, hl)) => {
                         have.merge(sums);

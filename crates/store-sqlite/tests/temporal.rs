@@ -942,6 +942,10 @@ async fn assert_rollups_agree(store: &SqliteStore, entity: &str, case: &str) {
         ("2021-03-01T05:00:00Z", Some("2021-03-02T17:25:30Z")),
         ("2021-03-01T00:00:00Z", None),
         ("2021-03-02T00:00:00Z", Some("2021-03-02T00:10:00Z")),
+        // Starts off the hour: the hours holding bucket boundaries come from the instances.
+        ("2021-03-01T05:17:30Z", Some("2021-03-02T20:41:00Z")),
+        ("2021-03-01T00:59:59Z", None),
+        ("2021-03-01T13:30:00Z", Some("2021-03-01T14:10:00Z")),
     ];
     let periods = [
         Some(chrono::Duration::hours(1)),
