@@ -36,6 +36,7 @@ pub async fn run_all(store: Arc<dyn EntityStore>) {
     failed_changes_leave_no_trace(&*store).await;
     later_changes_see_earlier_ones(&*store).await;
     prefilter_narrows(&*store).await;
+    select_pages_like_a_filtered_scan(&*store).await;
     bbox_prefilter_narrows_and_follows_updates(&*store).await;
     reset_empties(&*store).await;
 }
@@ -203,6 +204,71 @@ async fn bbox_prefilter_narrows_and_follows_updates(s: &dyn EntityStore) {
         s.scan("t5", &other_attr).await.unwrap().is_empty(),
         "the box applies to the named GeoProperty only"
     );
+}
+
+/// `select` answers what filtering `scan` would: the same page, and the same total when
+/// counting; without counting it may stop early, but never returns a different page.
+async fn select_pages_like_a_filtered_scan(s: &dyn EntityStore) {
+    let changes = (0..30)
+        .map(|i| {
+            put(entity(
+                &format!("urn:sel:{i:02}"),
+                if i % 3 == 0 { "A" } else { "B" },
+            ))
+        })
+        .collect();
+    s.apply("sel", changes).await.unwrap();
+    let even = |e: &Entity| {
+        e.id.rsplit(':')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n % 2 == 0)
+    };
+    for pre in [
+        Prefilter::default(),
+        Prefilter {
+            any_type: Some(vec!["B".into()]),
+            ..Default::default()
+        },
+        Prefilter {
+            any_type: Some(vec!["A".into(), "B".into()]),
+            ..Default::default()
+        },
+        Prefilter {
+            ids: Some(vec![
+                "urn:sel:04".into(),
+                "urn:sel:02".into(),
+                "urn:sel:03".into(),
+            ]),
+            ..Default::default()
+        },
+    ] {
+        let all: Vec<String> = s
+            .scan("sel", &pre)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| even(e))
+            .map(|e| e.id.clone())
+            .collect();
+        for (offset, limit) in [(0, 3), (2, 4), (0, 100), (7, 0), (100, 5)] {
+            let want: Vec<String> = all.iter().skip(offset).take(limit).cloned().collect();
+            for count in [true, false] {
+                let (page, total) = s
+                    .select("sel", &pre, &even, offset, limit, count)
+                    .await
+                    .unwrap();
+                let got: Vec<String> = page.iter().map(|e| e.id.clone()).collect();
+                assert_eq!(
+                    got, want,
+                    "{pre:?} offset {offset} limit {limit} count {count}"
+                );
+                if count {
+                    assert_eq!(total, all.len(), "{pre:?} total");
+                }
+            }
+        }
+    }
 }
 
 async fn reset_empties(s: &dyn EntityStore) {

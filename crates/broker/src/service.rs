@@ -48,7 +48,7 @@ pub struct Scope {
 pub struct Page {
     /// The entities of the page.
     pub entities: Vec<Arc<Entity>>,
-    /// How many entities matched in all.
+    /// How many entities matched in all (only when counting was asked for).
     pub total: usize,
 }
 
@@ -231,17 +231,19 @@ impl Broker {
             .ok_or_else(|| not_found(id))
     }
 
-    /// Query Entities: one page, ordered by id, and the total.
+    /// Query Entities: one page, ordered by id, and (with `count`) how many match in all.
     pub async fn query(
         &self,
         s: &Scope,
         q: &EntityQuery,
         offset: usize,
         limit: usize,
+        count: bool,
     ) -> Result<Page> {
         self.check_tenant(&s.tenant).await?;
-        let candidates = self.store.scan(&s.tenant, &q.prefilter()).await?;
+        let pre = q.prefilter();
         if !q.order_by.is_empty() {
+            let candidates = self.store.scan(&s.tenant, &pre).await?;
             let mut all: Vec<Arc<Entity>> =
                 candidates.into_iter().filter(|e| q.matches(e)).collect();
             crate::query::sort(&mut all, &q.order_by);
@@ -249,16 +251,10 @@ impl Broker {
             let entities = all.into_iter().skip(offset).take(limit).collect();
             return Ok(Page { entities, total });
         }
-        let mut total = 0;
-        let mut entities = Vec::with_capacity(limit.min(64));
-        for e in candidates {
-            if q.matches(&e) {
-                if total >= offset && entities.len() < limit {
-                    entities.push(e);
-                }
-                total += 1;
-            }
-        }
+        let (entities, total) = self
+            .store
+            .select(&s.tenant, &pre, &|e| q.matches(e), offset, limit, count)
+            .await?;
         Ok(Page { entities, total })
     }
 

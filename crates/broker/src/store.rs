@@ -81,6 +81,32 @@ pub trait EntityStore: Send + Sync + 'static {
     async fn get(&self, tenant: &str, id: &str) -> Result<Option<Arc<Entity>>, StoreError>;
     /// The entities that pass `pre`, ordered by id. The broker's evaluator does the rest.
     async fn scan(&self, tenant: &str, pre: &Prefilter) -> Result<Vec<Arc<Entity>>, StoreError>;
+    /// One page of the entities that pass `pre` and `keep`, in id order: `offset` skipped, at
+    /// most `limit` returned, and how many pass in all when `count` (without `count` a store
+    /// may stop at the end of the page and return a smaller total). The default filters
+    /// [`EntityStore::scan`].
+    async fn select(
+        &self,
+        tenant: &str,
+        pre: &Prefilter,
+        keep: &(dyn for<'e> Fn(&'e Entity) -> bool + Sync),
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> Result<(Vec<Arc<Entity>>, usize), StoreError> {
+        let _ = count;
+        let mut total = 0;
+        let mut page = Vec::new();
+        for e in self.scan(tenant, pre).await? {
+            if keep(&e) {
+                if total >= offset && page.len() < limit {
+                    page.push(e);
+                }
+                total += 1;
+            }
+        }
+        Ok((page, total))
+    }
     /// Applies `changes` in order (later ones see earlier ones), durably, creating the tenant
     /// if needed. Returns one outcome per change, in order. The tenant is created only if at
     /// least one change succeeds.

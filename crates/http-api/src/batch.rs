@@ -293,7 +293,10 @@ async fn query(st: AppState, p: Params, req: WriteReq) -> ApiResult<Response> {
     let limits = st.broker.limits();
     let (offset, limit) = params::paging(&p, limits.default_limit, limits.max_limit)?;
     let count = params::count(&p)?;
-    let page = st.broker.query(&req.scope, &q, offset, limit).await?;
+    let page = st
+        .broker
+        .query(&req.scope, &q, offset, limit, count)
+        .await?;
     let ctx_ref = Value::String(ctx.core_url().to_owned());
     let read = ReadReq {
         scope: req.scope.clone(),

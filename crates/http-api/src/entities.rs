@@ -118,7 +118,10 @@ pub async fn query(
             "limit=0 is only allowed together with count=true",
         ));
     }
-    let page = st.broker.query(&req.scope, &q, offset, limit).await?;
+    let page = st
+        .broker
+        .query(&req.scope, &q, offset, limit, count)
+        .await?;
     let resp = render_page(&st, &page.entities, &p, &req, &opts).await?;
     Ok(if count {
         respond::with_count(resp, page.total)

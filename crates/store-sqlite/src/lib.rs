@@ -250,6 +250,18 @@ impl EntityStore for SqliteStore {
         Ok(self.memory.scan(tenant, pre))
     }
 
+    async fn select(
+        &self,
+        tenant: &str,
+        pre: &Prefilter,
+        keep: &(dyn for<'e> Fn(&'e Entity) -> bool + Sync),
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> Result<(Vec<Arc<Entity>>, usize), StoreError> {
+        Ok(self.memory.select(tenant, pre, keep, offset, limit, count))
+    }
+
     async fn apply(
         &self,
         tenant: &str,

@@ -154,6 +154,73 @@ impl Memory {
             .cloned()
     }
 
+    /// One page of the entities that pass `pre` and `keep`, walking the narrowest index in id
+    /// order without copying it; stops at the end of the page unless `count`.
+    pub(crate) fn select(
+        &self,
+        tenant: &str,
+        pre: &Prefilter,
+        keep: &(dyn for<'e> Fn(&'e Entity) -> bool + Sync),
+        offset: usize,
+        limit: usize,
+        count: bool,
+    ) -> (Vec<Arc<Entity>>, usize) {
+        let single_type = match (&pre.ids, &pre.bbox, pre.any_type.as_deref()) {
+            (None, None, Some([ty])) => Some(ty),
+            _ => None,
+        };
+        let mut page = Vec::new();
+        let mut total = 0;
+        let mut take = |e: &Arc<Entity>| -> bool {
+            if keep(e) {
+                if total >= offset && page.len() < limit {
+                    page.push(e.clone());
+                }
+                total += 1;
+            }
+            // Go on while the page is not full, or while counting.
+            count || page.len() < limit || total <= offset
+        };
+        match single_type {
+            Some(ty) => {
+                let Ok(guard) = self.tenants.read() else {
+                    return (page, 0);
+                };
+                let Some(t) = guard.get(tenant) else {
+                    return (page, 0);
+                };
+                for id in t.by_type.get(ty).into_iter().flatten() {
+                    if let Some(e) = t.entities.get(id)
+                        && !take(e)
+                    {
+                        break;
+                    }
+                }
+            }
+            None if pre.ids.is_none() && pre.any_type.is_none() && pre.bbox.is_none() => {
+                let Ok(guard) = self.tenants.read() else {
+                    return (page, 0);
+                };
+                let Some(t) = guard.get(tenant) else {
+                    return (page, 0);
+                };
+                for e in t.entities.values() {
+                    if !take(e) {
+                        break;
+                    }
+                }
+            }
+            None => {
+                for e in self.scan(tenant, pre) {
+                    if !take(&e) {
+                        break;
+                    }
+                }
+            }
+        }
+        (page, total)
+    }
+
     pub(crate) fn scan(&self, tenant: &str, pre: &Prefilter) -> Vec<Arc<Entity>> {
         let Ok(guard) = self.tenants.read() else {
             return Vec::new();
