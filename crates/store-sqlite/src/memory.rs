@@ -228,29 +228,37 @@ impl Memory {
         let Some(t) = guard.get(tenant) else {
             return Vec::new();
         };
-        let mut ids: Option<BTreeSet<&String>> = None;
-        if let Some(types) = &pre.any_type {
-            let mut set = BTreeSet::new();
-            for ty in types {
-                if let Some(found) = t.by_type.get(ty) {
-                    set.extend(found.iter());
-                }
+        // The narrowest source first: the R*-tree's candidates when there is a box (checked
+        // against the type index one by one), else the union of the types' id sets.
+        let of_type = |id: &String| {
+            pre.any_type.as_ref().is_none_or(|types| {
+                types
+                    .iter()
+                    .any(|ty| t.by_type.get(ty).is_some_and(|s| s.contains(id)))
+            })
+        };
+        let ids: Option<BTreeSet<&String>> = match (&pre.bbox, &pre.any_type) {
+            (Some((attr, r)), _) => {
+                let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
+                Some(
+                    t.spatial
+                        .locate_in_envelope_intersecting(&envelope)
+                        .filter(|b| b.data.0 == *attr && of_type(&b.data.1))
+                        .map(|b| &b.data.1)
+                        .collect(),
+                )
             }
-            ids = Some(set);
-        }
-        if let Some((attr, r)) = &pre.bbox {
-            let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-            let near: BTreeSet<&String> = t
-                .spatial
-                .locate_in_envelope_intersecting(&envelope)
-                .filter(|b| b.data.0 == *attr)
-                .map(|b| &b.data.1)
-                .collect();
-            ids = Some(match ids {
-                Some(by_type) => by_type.intersection(&near).copied().collect(),
-                None => near,
-            });
-        }
+            (None, Some(types)) => {
+                let mut set = BTreeSet::new();
+                for ty in types {
+                    if let Some(found) = t.by_type.get(ty) {
+                        set.extend(found.iter());
+                    }
+                }
+                Some(set)
+            }
+            (None, None) => None,
+        };
         match (&pre.ids, ids) {
             (Some(wanted), by_type) => {
                 let mut wanted: Vec<&String> = wanted.iter().collect();
