@@ -58,6 +58,10 @@ impl Req {
     }
 }
 
+/// How long a request may wait for its answer before it counts as an error and its
+/// connection is replaced.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Makes the `seq`-th request of connection `conn`.
 pub type MakeReq = Arc<dyn Fn(usize, u64) -> Req + Send + Sync>;
 
@@ -94,8 +98,10 @@ pub struct Outcome {
     pub requests: u64,
     /// Answered requests with a 2xx status.
     pub ok: u64,
-    /// Connection errors (refused, reset, closed mid-request).
+    /// Connection errors (refused, reset, closed mid-request, timed out).
     pub errors: u64,
+    /// Requests without an answer within [`REQUEST_TIMEOUT`] (also counted in `errors`).
+    pub timeouts: u64,
     /// Status code -> count.
     pub statuses: BTreeMap<u16, u64>,
     /// Latency of every recorded request, microseconds, sorted.
@@ -126,6 +132,7 @@ impl Outcome {
         self.requests += other.requests;
         self.ok += other.ok;
         self.errors += other.errors;
+        self.timeouts += other.timeouts;
         for (k, v) in other.statuses {
             *self.statuses.entry(k).or_default() += v;
         }
@@ -142,6 +149,9 @@ impl Outcome {
             .collect();
         if self.errors > 0 {
             parts.push(format!("conn-errors:{}", self.errors));
+        }
+        if self.timeouts > 0 {
+            parts.push(format!("of-which-timeouts:{}", self.timeouts));
         }
         parts.join(" ")
     }
@@ -293,7 +303,14 @@ async fn worker(
         }
         let Some(k) = conn.as_mut() else { continue };
         let t0 = Instant::now();
-        match k.send(&req).await {
+        let answer = match tokio::time::timeout(REQUEST_TIMEOUT, k.send(&req)).await {
+            Ok(a) => a,
+            Err(_) => {
+                out.timeouts += 1;
+                Err(anyhow::anyhow!("timed out"))
+            }
+        };
+        match answer {
             Ok((status, body)) => {
                 if t0 >= record_from || budget.is_some() {
                     let us = t0.elapsed().as_micros();

@@ -98,7 +98,11 @@ fn print_row(r: &Row) {
             Primary::P99 => r.quartier.p99_ms,
             Primary::Memory => r.quartier.peak_rss as f64 / 1048576.0,
         }),
-        r.unit,
+        if r.primary == Primary::Memory {
+            "MiB"
+        } else {
+            r.unit.as_str()
+        },
         crate::report::num(match r.primary {
             Primary::Rate => r.baseline.rate,
             Primary::P50 => r.baseline.p50_ms,

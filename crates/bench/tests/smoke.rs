@@ -38,7 +38,7 @@ async fn every_shape_runs_at_a_tiny_scale() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(baseline::serve(listener));
     let work = tempfile::tempdir().unwrap();
-    let mut opts = Opts::scaled(0.002, 4, Duration::from_millis(300));
+    let mut opts = Opts::scaled(0.002, 4, Duration::from_millis(200));
     opts.overload_connections = 50;
     let mut b = Bench {
         opts,
