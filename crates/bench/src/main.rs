@@ -45,6 +45,10 @@ struct Cli {
     /// Connections of the overload scenario [default: 3000].
     #[arg(long, global = true)]
     overload_connections: Option<usize>,
+    /// Entities of the memory shape [default: 250,000 × scale; below 1 M the 1 M figure is
+    /// projected from bytes per entity].
+    #[arg(long, global = true)]
+    memory_entities: Option<usize>,
     /// Where bench-results.md and bench-results.json go.
     #[arg(long, default_value = "bench-out", global = true)]
     out: PathBuf,
@@ -140,6 +144,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(c) = cli.overload_connections {
         opts.overload_connections = c;
+    }
+    if let Some(n) = cli.memory_entities {
+        opts.memory_entities = n.max(1);
     }
     let bin = quartier_binary()?;
     println!("quartier: {}", bin.display());

@@ -73,6 +73,7 @@ pub async fn all(b: &mut Bench) -> anyhow::Result<()> {
         );
     }
     q.stop().await;
+    b.discard("tenants");
     Ok(())
 }
 
@@ -145,6 +146,7 @@ pub async fn kill9(b: &mut Bench) -> anyhow::Result<()> {
         let q = b.quartier(&name).await?;
         let present = ids_of_type(&q, "BenchKill").await?;
         q.stop().await;
+        b.discard(&name);
         let lost = acked.iter().filter(|id| !present.contains(*id)).count();
         acked_total += acked.len();
         lost_total += lost;
@@ -235,6 +237,7 @@ pub async fn slow_subscriber(b: &mut Bench) -> anyhow::Result<()> {
     }
     let slow_seen = rx.count("slow");
     q.stop().await;
+    b.discard("slow");
     let (a, s) = (runs[0], runs[1]);
     let pass = s.1 <= (2.0 * a.1).max(a.1 + 10.0) && s.2 >= 0.99;
     verdict(

@@ -60,6 +60,7 @@ pub async fn http_suite(b: &mut Bench, w: Which) -> anyhow::Result<()> {
     let q = b.quartier("http").await?;
     let result = run_suite(b, &q, w).await;
     q.stop().await;
+    b.discard("http");
     result
 }
 
@@ -239,6 +240,7 @@ async fn batch_upsert(b: &mut Bench, q: &Target, record: bool) -> anyhow::Result
         storage::entity_inserts(&dir, docs.len(), BATCH, |i| docs[i].clone())
     })
     .await??;
+    b.discard("raw-entities");
     let met = qm.rate >= 50_000.0;
     let r = Row::new("batch upsert", "entities/s", conns, qm, "raw SQLite insert", sm, Primary::Rate)
         .durable(DURABLE)

@@ -23,6 +23,8 @@ pub async fn history(b: &mut Bench) -> anyhow::Result<()> {
     let q = b.quartier("history").await?;
     let result = history_on(b, &q).await;
     q.stop().await;
+    b.discard("history");
+    b.discard("raw-history");
     result
 }
 
@@ -95,10 +97,10 @@ async fn history_on(b: &mut Bench, q: &crate::bench::Target) -> anyhow::Result<(
     };
     let (_, qm) = measure(q, agg, 1.0).await;
     let met = qm.p50_ms > 0.0 && qm.p50_ms < 200.0;
-    let r = Row::new("temporal hourly avg", "ms", 1, qm, "raw SQL GROUP BY", raw.aggregate, Primary::P50)
+    let r = Row::new("temporal hourly avg", "ms", 1, qm, "raw SQLite scan + fold", raw.aggregate, Primary::P50)
         .target("< 200 ms", met)
         .note(format!(
-            "GET /temporal/entities?type={METER}&options=aggregatedValues&aggrMethods=avg&aggrPeriodDuration=PT1H over {total} instances; answer: {entities} entities, {buckets} hourly buckets in the first (expected {})",
+            "GET /temporal/entities?type={METER}&options=aggregatedValues&aggrMethods=avg&aggrPeriodDuration=PT1H over {total} instances; ceiling: one ordered scan of the raw rows folded into hourly averages; answer: {entities} entities, {buckets} hourly buckets in the first (expected {})",
             days * 24
         ));
     push(b, r);
@@ -109,10 +111,12 @@ async fn history_on(b: &mut Bench, q: &crate::bench::Target) -> anyhow::Result<(
 const MEMORY_BATCH: usize = 1000;
 
 /// Resident memory with `memory_entities` small entities, after ingestion and after a
-/// restart (start-up loads every entity).
+/// restart (start-up loads every entity). Below 1 M entities the figure for 1 M is
+/// projected from the measured bytes per entity above the empty server's footprint.
 pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
     let n = b.opts.memory_entities;
     let q = b.quartier("memory").await?;
+    let empty = q.proc.rss();
     println!("  loading {n} entities of 4 attributes in batches of {MEMORY_BATCH}...");
     let next = Arc::new(AtomicUsize::new(0));
     let requests = n.div_ceil(MEMORY_BATCH);
@@ -146,7 +150,6 @@ pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
     );
     let q = b.quartier("memory").await?;
     let startup = q.server.as_ref().map_or(Duration::ZERO, |s| s.startup);
-    let resident = q.proc.rss();
     let start_peak = q.proc.peak_rss();
     // A query over all of them, so the figure is of a server that has served reads.
     let _ = q
@@ -155,14 +158,23 @@ pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
             data::DEVICE
         )))
         .await;
-    let resident = resident.max(q.proc.rss());
+    let resident = q.proc.rss();
     q.stop().await;
+    b.discard("memory");
     let json_bytes: u64 = tokio::task::spawn_blocking(move || {
         (0..n)
             .map(|i| data::device(i as u64).to_string().len() as u64)
             .sum()
     })
     .await?;
+    const MILLION: u64 = 1_000_000;
+    let worst = resident.max(after_ingest).max(ingest_peak);
+    let per_entity = worst.saturating_sub(empty) as f64 / n.max(1) as f64;
+    let projected = if n as u64 >= MILLION {
+        worst
+    } else {
+        empty + (per_entity * MILLION as f64) as u64
+    };
     let qm = Measure {
         rate: ingest.rate,
         peak_rss: resident,
@@ -176,10 +188,18 @@ pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
         count: n as u64,
         ..Measure::default()
     };
-    const GIB: u64 = 1 << 30;
-    let worst = resident.max(after_ingest).max(ingest_peak);
-    let met = worst < GIB * 2 * n as u64 / 1_000_000;
+    let met = projected < 2 << 30;
     let mib = |x: u64| x / (1 << 20);
+    let how = if n as u64 >= MILLION {
+        format!("largest of these: {} MiB", mib(projected))
+    } else {
+        format!(
+            "projected to 1 M entities from {n}: {} MiB (empty server {} MiB + {:.0} bytes per entity, from the largest of these)",
+            mib(projected),
+            mib(empty),
+            per_entity
+        )
+    };
     let r = Row::new(
         &format!("{} entities resident", crate::report::num(n as f64)),
         "bytes",
@@ -189,10 +209,10 @@ pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
         bm,
         Primary::Memory,
     )
-    .target("< 2 GiB per 1 M", met)
+    .target("1 M entities < 2 GiB", met)
     .durable(DURABLE)
     .note(format!(
-        "entities of 4 attributes (number, text, GeoProperty point, Relationship); RSS after a restart {} MiB (start-up {:.1} s, start-up peak {} MiB); after ingestion {} MiB, ingestion peak {} MiB; ingestion {} entities/s in batches of {MEMORY_BATCH}",
+        "entities of 4 attributes (number, text, GeoProperty point, Relationship); RSS after a restart and a query {} MiB (start-up {:.1} s, start-up peak {} MiB); after ingestion {} MiB, ingestion peak {} MiB; {how}; ingestion {} entities/s in batches of {MEMORY_BATCH}",
         mib(resident),
         startup.as_secs_f64(),
         mib(start_peak),
