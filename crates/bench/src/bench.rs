@@ -60,7 +60,7 @@ impl Opts {
             days: if scale >= 0.1 { 30 } else { 2 },
             agg_queries: if scale >= 0.1 { 20 } else { 3 },
             memory_entities: s(250_000.0, 1_000),
-            change_rate: 5_000.0 * scale.min(1.0).max(0.02),
+            change_rate: 5_000.0 * scale.clamp(0.02, 1.0),
             trials: if scale >= 0.1 { 3 } else { 1 },
             overload_connections: s(3_000.0, 100),
         }

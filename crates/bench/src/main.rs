@@ -135,6 +135,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         (cli.scale, cli.duration)
     };
+    anyhow::ensure!(
+        scale.is_finite() && scale > 0.0 && duration.is_finite() && duration > 0.0,
+        "--scale and --duration must be positive numbers"
+    );
     let mut opts = Opts::scaled(scale, cli.connections, Duration::from_secs_f64(duration));
     if let Some(r) = cli.rate {
         opts.change_rate = r;
