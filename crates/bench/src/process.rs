@@ -22,6 +22,7 @@ pub struct Proc {
 pub struct CpuMark {
     ticks: u64,
     at: Instant,
+    written: u64,
 }
 
 impl Proc {
@@ -37,6 +38,7 @@ impl Proc {
         CpuMark {
             ticks: self.cpu_ticks().unwrap_or(0),
             at: Instant::now(),
+            written: self.disk_written(),
         }
     }
 
@@ -58,6 +60,11 @@ impl Proc {
             return 0.0;
         }
         (now.ticks.saturating_sub(mark.ticks)) as f64 / clock_ticks() / wall
+    }
+
+    /// Bytes written to storage since `mark`.
+    pub fn written_since(&self, mark: CpuMark) -> u64 {
+        self.disk_written().saturating_sub(mark.written)
     }
 
     /// A `kB` line of `/proc/PID/status` in bytes.
@@ -82,6 +89,19 @@ impl Proc {
     /// Current resident set (VmRSS) in bytes.
     pub fn rss(&self) -> u64 {
         self.status_kb("VmRSS:")
+    }
+
+    /// Bytes this process has caused to be written to storage so far (`write_bytes` of
+    /// `/proc/PID/io`; 0 where the kernel does not say).
+    pub fn disk_written(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/io", self.pid))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("write_bytes:"))
+                    .and_then(|n| n.trim().parse().ok())
+            })
+            .unwrap_or(0)
     }
 
     /// Resets the peak resident set to the current one (Linux `clear_refs` 5), so that the

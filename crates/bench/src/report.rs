@@ -22,6 +22,8 @@ pub struct Measure {
     pub cpu_cores: f64,
     /// Server peak resident memory during the measurement, bytes.
     pub peak_rss: u64,
+    /// Bytes the server wrote to storage during the measurement.
+    pub disk_written: u64,
     /// Requests answered / items measured.
     pub count: u64,
     /// Status code summary (HTTP shapes).
@@ -45,6 +47,7 @@ impl Measure {
     pub fn with_server(mut self, p: Proc, mark: CpuMark) -> Self {
         self.cpu_cores = p.cores_since(mark);
         self.peak_rss = p.peak_rss();
+        self.disk_written = p.written_since(mark);
         self
     }
 }
@@ -229,8 +232,8 @@ impl Report {
             self.started, self.machine, self.scale, self.connections, self.seconds
         );
         if !self.rows.is_empty() {
-            s.push_str("| shape | figure | Quartier | baseline | ratio | Quartier p50 / p99 ms | baseline p50 / p99 ms | server CPU cores | server peak RSS MiB | target | durability |\n");
-            s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
+            s.push_str("| shape | figure | Quartier | baseline | ratio | Quartier p50 / p99 ms | baseline p50 / p99 ms | server CPU cores | server peak RSS MiB | server disk writes MiB | target | durability |\n");
+            s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
             for r in &self.rows {
                 let verdict = match r.met {
                     Some(true) => format!("{} ✔", r.target),
@@ -245,7 +248,7 @@ impl Report {
                 };
                 let _ = writeln!(
                     s,
-                    "| {} ({} conn) | {} | {} | {} ({}) | {:.2} | {} / {} | {} / {} | {} | {} | {} | {} |",
+                    "| {} ({} conn) | {} | {} | {} ({}) | {:.2} | {} / {} | {} / {} | {} | {} | {} | {} | {} |",
                     r.shape,
                     r.connections,
                     what,
@@ -259,6 +262,7 @@ impl Report {
                     num(r.baseline.p99_ms),
                     num(r.quartier.cpu_cores),
                     mib(r.quartier.peak_rss),
+                    mib(r.quartier.disk_written),
                     verdict,
                     r.durability.as_deref().unwrap_or("-"),
                 );

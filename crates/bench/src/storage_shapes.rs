@@ -179,6 +179,7 @@ pub async fn memory(b: &mut Bench) -> anyhow::Result<()> {
         rate: ingest.rate,
         peak_rss: resident,
         cpu_cores: ingest.cpu_cores,
+        disk_written: ingest.disk_written,
         count: n as u64,
         statuses: ingest.statuses.clone(),
         ..Measure::default()
