@@ -153,12 +153,10 @@ impl Bench {
         self.work.join(name)
     }
 
-    /// Removes the data directory `name` (and its log) once its shape is done, so that a
-    /// run never holds more than one shape's data on disk.
+    /// Removes the data directory `name` once its shape is done, so that a run never holds
+    /// more than one shape's data on disk. The server's log (`name.log`) stays.
     pub fn discard(&self, name: &str) {
-        let dir = self.dir(name);
-        let _ = std::fs::remove_dir_all(&dir);
-        let _ = std::fs::remove_file(dir.with_extension("log"));
+        let _ = std::fs::remove_dir_all(self.dir(name));
     }
 
     /// Starts Quartier on the fresh data directory `name`.
