@@ -66,6 +66,24 @@ pub mod attr {
     /// `kpiValue`.
     pub const KPI_VALUE: &str =
         "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/kpiValue";
+    /// `calculationMethod` (`manual` or `automatic`).
+    pub const CALCULATION_METHOD: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationMethod";
+    /// `calculationFrequency` (an ISO 8601 duration).
+    pub const CALCULATION_FREQUENCY: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationFrequency";
+    /// `calculationPeriod` (`{"from", "to"}`).
+    pub const CALCULATION_PERIOD: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationPeriod";
+    /// `dateNextCalculation`.
+    pub const DATE_NEXT_CALCULATION: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/dateNextCalculation";
+    /// `dataCoverage` (0–1).
+    pub const DATA_COVERAGE: &str = "https://w3id.org/quartier/leitstelle#dataCoverage";
+    /// `indicatorStatus`.
+    pub const INDICATOR_STATUS: &str = "https://w3id.org/quartier/leitstelle#indicatorStatus";
+    /// `computationError`.
+    pub const COMPUTATION_ERROR: &str = "https://w3id.org/quartier/leitstelle#computationError";
     /// `code`.
     pub const CODE: &str = "https://w3id.org/quartier/leitstelle#code";
     /// `regional`.
