@@ -336,3 +336,94 @@ pub async fn radar(
         "flags": flags,
     })))
 }
+
+/// The `at` parameter (RFC 3339) of a computation; default now.
+fn instant(p: &Params) -> ApiResult<chrono::DateTime<chrono::Utc>> {
+    match p.get("at") {
+        None => Ok(chrono::Utc::now()),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                ApiError::bad_data(format!("at must be an RFC 3339 date-time, not '{s}'"))
+            }),
+    }
+}
+
+/// GET /leitstelle/v1/agendas/{id}/indicators: the agenda's indicators with their current
+/// value, coverage and status.
+pub async fn indicators(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let list: Vec<Value> = st
+        .leitstelle
+        .indicators(&t, Some(&a.id))
+        .await?
+        .iter()
+        .map(|i| i.to_json())
+        .collect();
+    Ok(Json(json!({"agenda": a.id, "indicators": list})))
+}
+
+/// POST /leitstelle/v1/agendas/{id}/indicators/compute?at=: computes all of them now.
+pub async fn compute_agenda(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["at"])?;
+    let at = instant(&p)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let out = st.leitstelle.compute_agenda(&t, &a.id, at).await?;
+    Ok(Json(json!({"agenda": a.id, "results": out})))
+}
+
+/// POST /leitstelle/v1/indicators/{id}/compute?at=: computes one indicator now; a failing
+/// query answers 200 with `indicatorStatus: "error"` and the message, as stored on the KPI.
+pub async fn compute(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["at"])?;
+    let at = instant(&p)?;
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    Ok(Json(st.leitstelle.compute(&t, &id, at).await?))
+}
+
+/// POST /leitstelle/v1/indicators/{id}/value: enters a manual indicator's value
+/// (`{"value": n, "evidence": "...", "observedAt": optional RFC 3339}`).
+pub async fn enter_value(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let v = body_json(&body)?;
+    let value = v
+        .get("value")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| ApiError::bad_data("'value' (a number) is required"))?;
+    let evidence = v
+        .get("evidence")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let at = match v.get("observedAt").and_then(Value::as_str) {
+        None => chrono::Utc::now(),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| ApiError::bad_data(format!("observedAt must be RFC 3339, not '{s}'")))?,
+    };
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    Ok(Json(
+        st.leitstelle.enter(&t, &id, value, evidence, at).await?,
+    ))
+}

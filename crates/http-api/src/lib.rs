@@ -186,7 +186,20 @@ pub fn router(state: AppState) -> Router {
             &format!("{agenda}/sustainability"),
             get(leitstelle::sustainability),
         )
-        .route(&format!("{agenda}/radar"), get(leitstelle::radar));
+        .route(&format!("{agenda}/radar"), get(leitstelle::radar))
+        .route(&format!("{agenda}/indicators"), get(leitstelle::indicators))
+        .route(
+            &format!("{agenda}/indicators/compute"),
+            post(leitstelle::compute_agenda),
+        )
+        .route(
+            "/leitstelle/v1/indicators/{id}/compute",
+            post(leitstelle::compute),
+        )
+        .route(
+            "/leitstelle/v1/indicators/{id}/value",
+            post(leitstelle::enter_value),
+        );
     Router::new()
         .nest("/ngsi-ld/v1", v1)
         .merge(leit)

@@ -140,6 +140,25 @@ impl Application {
                 }
             }
         }
+        let core = contexts.active(None).await.context("the core context")?;
+        let leitstelle =
+            leitstelle::Leitstelle::new(broker.clone()).with_platform(temporal.clone(), core);
+        {
+            // Indicators due for recomputation, at start-up and every interval.
+            let (leit, clock) = (leitstelle.clone(), clock.clone());
+            let interval = config.indicator_interval;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(interval);
+                loop {
+                    every.tick().await;
+                    match leit.compute_due(clock.now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(indicators = n, "indicators recomputed"),
+                        Err(e) => tracing::error!(error = ?e, "indicator recomputation failed"),
+                    }
+                }
+            });
+        }
         let metrics = Arc::new(deliver::Metrics(notifier));
         let state = AppState {
             broker: broker.clone(),
@@ -149,7 +168,7 @@ impl Application {
             config: Arc::new(http),
             metrics,
             documents,
-            leitstelle: leitstelle::Leitstelle::new(broker.clone()),
+            leitstelle,
         };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self {
