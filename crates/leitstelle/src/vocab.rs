@@ -52,6 +52,9 @@ pub mod ty {
     pub const CITIZEN_IDEA: &str = "https://w3id.org/quartier/leitstelle#CitizenIdea";
     /// `Device`.
     pub const DEVICE: &str = "https://smartdatamodels.org/dataModel.Device/Device";
+    /// `Device` as written with the core context alone (no `Link`): devices registered by
+    /// integrators and the demo region count as the same devices.
+    pub const DEVICE_CORE: &str = "https://uri.etsi.org/ngsi-ld/default-context/Device";
 }
 
 /// Attribute names (expanded).
@@ -63,6 +66,9 @@ pub mod attr {
     /// `controlledProperty`.
     pub const CONTROLLED_PROPERTY: &str =
         "https://smartdatamodels.org/dataModel.Device/controlledProperty";
+    /// `controlledProperty` as written with the core context alone.
+    pub const CONTROLLED_PROPERTY_CORE: &str =
+        "https://uri.etsi.org/ngsi-ld/default-context/controlledProperty";
     /// `kpiValue`.
     pub const KPI_VALUE: &str =
         "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/kpiValue";
