@@ -199,6 +199,15 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/leitstelle/v1/indicators/{id}/value",
             post(leitstelle::enter_value),
+        )
+        .route(&format!("{agenda}/report"), get(leitstelle::report))
+        .route(
+            &format!("{agenda}/reports"),
+            get(leitstelle::list_reports).post(leitstelle::store_report),
+        )
+        .route(
+            "/leitstelle/v1/reports/{id}",
+            get(leitstelle::stored_report),
         );
     Router::new()
         .nest("/ngsi-ld/v1", v1)

@@ -26,6 +26,7 @@ pub mod model;
 pub mod radar;
 pub mod ranking;
 pub mod read;
+pub mod report;
 pub mod run;
 pub mod synergy;
 pub mod validate;

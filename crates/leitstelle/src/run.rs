@@ -287,3 +287,149 @@ impl crate::Leitstelle {
         )
     }
 }
+
+/// A stored progress report: its id, version and snapshot.
+#[derive(Debug, Clone)]
+pub struct StoredReport {
+    /// Entity id (`urn:ngsi-ld:ProgressReport:<agenda tail>:<version>`).
+    pub id: String,
+    /// Version, from 1.
+    pub version: u64,
+    /// The facts.
+    pub snapshot: crate::report::Snapshot,
+}
+
+fn stored(e: &broker::model::Entity) -> Option<(String, StoredReport)> {
+    let agenda = read::object(e, attr::AGENDA)?;
+    let version = read::number(e, attr::REPORT_VERSION)? as u64;
+    let snapshot = serde_json::from_value(read::value(e, attr::REPORT_SNAPSHOT)?.clone()).ok()?;
+    Some((
+        agenda,
+        StoredReport {
+            id: e.id.clone(),
+            version,
+            snapshot,
+        },
+    ))
+}
+
+impl crate::Leitstelle {
+    /// The snapshot of `agenda` for `[from, to]` from the tenant's current data.
+    pub async fn report_snapshot(
+        &self,
+        tenant: &str,
+        agenda: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> broker::Result<crate::report::Snapshot> {
+        let (pf, a) = self.agenda(tenant, agenda).await?;
+        let indicators = self.indicators(tenant, Some(agenda)).await?;
+        let p = self.platform()?;
+        let start = from.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+        let end = (to + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc());
+        let mut histories = std::collections::BTreeMap::new();
+        for i in &indicators {
+            let f = InstanceFilter {
+                attrs: Some(vec![attr::KPI_VALUE.to_owned()]),
+                range: TimeRange {
+                    property: TimeProperty::ObservedAt,
+                    from: start,
+                    to: end,
+                },
+                last_n: None,
+            };
+            let points: Vec<(String, f64)> = p
+                .temporal
+                .store()
+                .instances(tenant, &i.id, &f)
+                .await
+                .map_err(|e| BrokerError::internal(e.to_string()))?
+                .iter()
+                .filter(|x| x.deleted_at.is_none())
+                .filter_map(|x| Some((x.attribute.observed_at.clone()?, x.number()?)))
+                .collect();
+            histories.insert(i.id.clone(), points);
+        }
+        let history = |id: &str| histories.get(id).cloned().unwrap_or_default();
+        Ok(crate::report::snapshot(
+            &pf,
+            &a,
+            &indicators,
+            &history,
+            from,
+            to,
+        ))
+    }
+
+    /// The stored reports of `agenda`, oldest first.
+    pub async fn reports(&self, tenant: &str, agenda: &str) -> broker::Result<Vec<StoredReport>> {
+        let all = match self.broker.of_types(tenant, &[ty::PROGRESS_REPORT]).await {
+            Ok(all) => all,
+            Err(e) if e.kind == ngsild_proto::ErrorType::NonexistentTenant => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let mut out: Vec<StoredReport> = all
+            .iter()
+            .filter_map(|e| stored(e))
+            .filter(|(a, _)| a == agenda)
+            .map(|(_, r)| r)
+            .collect();
+        out.sort_by_key(|r| r.version);
+        Ok(out)
+    }
+
+    /// Stores `snap` as the next version of the agenda's report.
+    pub async fn store_report(
+        &self,
+        tenant: &str,
+        snap: &crate::report::Snapshot,
+    ) -> broker::Result<StoredReport> {
+        let version = self
+            .reports(tenant, &snap.agenda)
+            .await?
+            .last()
+            .map_or(1, |r| r.version + 1);
+        let tail = snap.agenda.rsplit(':').next().unwrap_or("agenda");
+        let id = format!("urn:ngsi-ld:ProgressReport:{tail}:{version}");
+        let body = json!({
+            "id": id, "type": ty::PROGRESS_REPORT,
+            attr::NAME: {"type": "Property", "value": format!("Fortschrittsbericht {} ({version})", snap.agenda_name)},
+            attr::AGENDA: {"type": "Relationship", "object": snap.agenda},
+            attr::REPORT_VERSION: {"type": "Property", "value": version},
+            attr::START_DATE: {"type": "Property", "value": snap.from.to_string()},
+            attr::END_DATE: {"type": "Property", "value": snap.to.to_string()},
+            attr::REPORT_SNAPSHOT: {"type": "Property", "value": serde_json::to_value(snap)
+                .map_err(|e| BrokerError::internal(e.to_string()))?},
+        });
+        let p = self.platform()?;
+        self.broker.create(&p.scope(tenant), &body).await?;
+        Ok(StoredReport {
+            id,
+            version,
+            snapshot: snap.clone(),
+        })
+    }
+
+    /// A stored report and the one before it.
+    pub async fn stored_report(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> broker::Result<(StoredReport, Option<StoredReport>)> {
+        let p = self.platform()?;
+        let e = self.broker.get(&p.scope(tenant), id).await?;
+        let Some((agenda, r)) = stored(&e) else {
+            return Err(BrokerError::not_found(format!(
+                "'{id}' is not a ProgressReport"
+            )));
+        };
+        let prev = self
+            .reports(tenant, &agenda)
+            .await?
+            .into_iter()
+            .rfind(|x| x.version < r.version);
+        Ok((r, prev))
+    }
+}

@@ -50,6 +50,8 @@ pub mod ty {
     pub const GRANT: &str = "https://w3id.org/quartier/leitstelle#Grant";
     /// `CitizenIdea`.
     pub const CITIZEN_IDEA: &str = "https://w3id.org/quartier/leitstelle#CitizenIdea";
+    /// `ProgressReport` (a stored, versioned Fortschrittsbericht).
+    pub const PROGRESS_REPORT: &str = "https://w3id.org/quartier/leitstelle#ProgressReport";
     /// `Device`.
     pub const DEVICE: &str = "https://smartdatamodels.org/dataModel.Device/Device";
     /// `Device` as written with the core context alone (no `Link`): devices registered by
@@ -90,6 +92,10 @@ pub mod attr {
     pub const INDICATOR_STATUS: &str = "https://w3id.org/quartier/leitstelle#indicatorStatus";
     /// `computationError`.
     pub const COMPUTATION_ERROR: &str = "https://w3id.org/quartier/leitstelle#computationError";
+    /// `reportVersion`.
+    pub const REPORT_VERSION: &str = "https://w3id.org/quartier/leitstelle#reportVersion";
+    /// `reportSnapshot` (the facts a progress report shows).
+    pub const REPORT_SNAPSHOT: &str = "https://w3id.org/quartier/leitstelle#reportSnapshot";
     /// `code`.
     pub const CODE: &str = "https://w3id.org/quartier/leitstelle#code";
     /// `regional`.
