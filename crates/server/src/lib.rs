@@ -10,6 +10,7 @@ pub mod demo;
 pub mod demo_agenda;
 pub mod import;
 pub mod loader;
+pub mod report;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -263,3 +263,52 @@ async fn the_demo_agenda_shows_matrix_radar_and_live_indicators() {
         .clone();
     assert_eq!(values.as_array().unwrap().len(), 4, "{values}");
 }
+
+#[tokio::test]
+async fn quartier_report_writes_the_demo_agendas_report() {
+    let app = spawn_with(|f| f.demo = Some(true)).await;
+    let out = app.dir.path().join("bericht.html");
+    let args = quartier::report::ReportArgs {
+        agenda: "urn:ngsi-ld:Agenda:paderborn-2030".into(),
+        out: out.clone(),
+        url: app.base.clone(),
+        tenant: Some("paderborn".into()),
+        lang: "de".into(),
+        from: None,
+        to: None,
+        store: true,
+    };
+    let said = quartier::report::run(&args).await.unwrap();
+    assert!(
+        said.contains("/leitstelle/v1/reports/urn:ngsi-ld:ProgressReport:paderborn-2030:1"),
+        "{said}"
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("<h1>Fortschrittsbericht: Digitale Agenda Paderborn 2030</h1>"));
+    // Five indicators, their trends (the bicycle one with four weekly values), the matrix and
+    // the milestone timeline.
+    assert_eq!(
+        html.matches("<tr><td>").count(),
+        5 + 6 + 6,
+        "indicators, milestones, projects"
+    );
+    assert!(html.contains("<td>Radverkehr: Fahrten je Zählstelle und Tag</td><td>1465,11 Fahrten/Tag</td><td>1700 Fahrten/Tag</td>"), "{html}");
+    assert!(html.contains("<td>Feinstaub PM10 im Tagesmittel</td><td>40,52 µg/m³</td>"));
+    assert!(!html.contains("Fehler"), "no indicator in an error state");
+    let second = quartier::report::run(&quartier::report::ReportArgs {
+        lang: "en".into(),
+        ..args
+    })
+    .await
+    .unwrap();
+    assert!(
+        second.contains("ProgressReport:paderborn-2030:2"),
+        "{second}"
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("<h1>Progress report: Digitale Agenda Paderborn 2030</h1>"));
+    assert!(
+        html.contains("<h3>New projects</h3><p class=\"none\">none</p>"),
+        "{html}"
+    );
+}
