@@ -461,6 +461,34 @@ fn html_response(body: String) -> Response {
     r
 }
 
+/// The report as HTML, or as PDF with `format=pdf`.
+fn rendered(
+    p: &Params,
+    snap: &leitstelle::report::Snapshot,
+    d: &leitstelle::report::Diff,
+    lang: &str,
+) -> ApiResult<Response> {
+    match p.get("format").map(String::as_str) {
+        None | Some("html") => Ok(html_response(leitstelle::report::html(
+            snap,
+            d,
+            lang,
+            &generated(lang),
+        ))),
+        Some("pdf") => {
+            let mut r = leitstelle::pdf::pdf(snap, d, lang, &generated(lang)).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            Ok(r)
+        }
+        Some(other) => Err(ApiError::bad_data(format!(
+            "format must be html or pdf, not '{other}'"
+        ))),
+    }
+}
+
 fn generated(lang: &str) -> String {
     let now = broker::render::timestamp(&chrono::Utc::now());
     if lang == "en" {
@@ -478,19 +506,14 @@ pub async fn report(
     Path(id): Path<String>,
     Query(p): Query<Params>,
 ) -> ApiResult<Response> {
-    only(&p, &["from", "to", "lang"])?;
+    only(&p, &["from", "to", "lang", "format"])?;
     let (from, to, lang) = report_params(&p)?;
     let (_, a) = load(&st, &headers, &id).await?;
     let t = tenant(&headers)?;
     let snap = st.leitstelle.report_snapshot(&t, &a.id, from, to).await?;
     let prev = st.leitstelle.reports(&t, &a.id).await?.pop();
     let d = leitstelle::report::diff(prev.as_ref().map(|r| &r.snapshot), &snap);
-    Ok(html_response(leitstelle::report::html(
-        &snap,
-        &d,
-        &lang,
-        &generated(&lang),
-    )))
+    rendered(&p, &snap, &d, &lang)
 }
 
 /// POST /leitstelle/v1/agendas/{id}/reports?from=&to=: stores the next version.
@@ -544,16 +567,11 @@ pub async fn stored_report(
     Path(id): Path<String>,
     Query(p): Query<Params>,
 ) -> ApiResult<Response> {
-    only(&p, &["lang"])?;
+    only(&p, &["lang", "format"])?;
     let (_, _, lang) = report_params(&p)?;
     broker::service::check_id(&id)?;
     let t = tenant(&headers)?;
     let (r, prev) = st.leitstelle.stored_report(&t, &id).await?;
     let d = leitstelle::report::diff(prev.as_ref().map(|x| &x.snapshot), &r.snapshot);
-    Ok(html_response(leitstelle::report::html(
-        &r.snapshot,
-        &d,
-        &lang,
-        &generated(&lang),
-    )))
+    rendered(&p, &r.snapshot, &d, &lang)
 }

@@ -23,6 +23,7 @@ pub mod indicator;
 pub mod matrix;
 pub mod maturity;
 pub mod model;
+pub mod pdf;
 pub mod radar;
 pub mod ranking;
 pub mod read;

@@ -15,7 +15,7 @@ pub struct ReportArgs {
     /// The agenda's entity id.
     #[arg(long)]
     pub agenda: String,
-    /// The HTML file to write.
+    /// The file to write: HTML, or PDF when it ends in `.pdf`.
     #[arg(long)]
     pub out: PathBuf,
     /// Base URL of the installation.
@@ -103,6 +103,14 @@ pub async fn run(a: &ReportArgs) -> anyhow::Result<String> {
         q.push(("lang", a.lang.as_str()));
         (format!("{agenda}/report"), q)
     };
+    let mut query = query;
+    let pdf = a
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"));
+    if pdf {
+        query.push(("format", "pdf"));
+    }
     let r = with_tenant(http.get(format!("{path}{}", query_string(&query))))
         .send()
         .await

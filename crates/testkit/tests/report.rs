@@ -224,3 +224,72 @@ async fn the_report_reads_as_expected_and_shows_changes() {
     .await
     .assert_problem(400, "BadRequestData");
 }
+
+/// Checks what a PDF reader relies on: header, every xref offset pointing at its object,
+/// stream lengths, trailer; answers the number of pages.
+fn check_pdf(bytes: &[u8]) -> usize {
+    let text = std::str::from_utf8(bytes).expect("the PDF is written in ASCII");
+    assert!(text.starts_with("%PDF-1.4\n") && text.ends_with("%%EOF\n"));
+    let start: usize = text
+        .rsplit("startxref\n")
+        .next()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let xref = &text[start..];
+    assert!(xref.starts_with("xref\n0 "));
+    let count: usize = xref.lines().nth(1).unwrap()[2..].parse().unwrap();
+    for (k, line) in xref.lines().skip(3).take(count - 1).enumerate() {
+        let off: usize = line[..10].parse().unwrap();
+        assert!(
+            text[off..].starts_with(&format!("{} 0 obj\n", k + 1)),
+            "object {}",
+            k + 1
+        );
+    }
+    for part in text.split("<< /Length ").skip(1) {
+        let (len, rest) = part.split_once(" >>\nstream\n").unwrap();
+        let len: usize = len.parse().unwrap();
+        assert!(rest[len..].starts_with("endstream"), "stream length");
+    }
+    let pages = text.split("/Count ").nth(1).unwrap();
+    pages[..pages.find(' ').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_report_is_also_a_pdf() {
+    let app = spawn().await;
+    city(&app).await;
+    let r = app
+        .client
+        .get(format!(
+            "{}/leitstelle/v1/agendas/{AGENDA}/report?from=2026-01-01&to=2026-03-10&format=pdf",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(
+        check_pdf(&bytes),
+        3,
+        "indicators, milestones and projects, changes"
+    );
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    // Umlauts in WinAnsi: "Fortschrittsbericht", "überfällig" (\374berf\344llig).
+    assert!(text.contains("(Fortschrittsbericht: Digitale Agenda Musterstadt) Tj"));
+    assert!(
+        text.contains("(200) Tj") && text.contains("(71,43 %) Tj") && text.contains("(im Plan) Tj")
+    );
+    assert!(text.contains("(\\374berf\\344llig) Tj"));
+    app.get(&format!(
+        "/leitstelle/v1/agendas/{AGENDA}/report?format=docx"
+    ))
+    .await
+    .assert_problem(400, "BadRequestData");
+}
