@@ -321,3 +321,57 @@ async fn manual_indicators_need_evidence() {
     .await
     .assert_problem(404, "ResourceNotFound");
 }
+
+#[tokio::test]
+async fn indicators_are_recomputed_on_schedule() {
+    let app = testkit::spawn_with(|f| f.indicator_interval = Some("PT1S".into())).await;
+    leit(
+        &app,
+        json!({"id": AGENDA, "type": "Agenda", "name": prop("Testagenda")}),
+    )
+    .await;
+    for n in 1..=3 {
+        let r = app
+            .post(
+                "/ngsi-ld/v1/entities",
+                &json!({"id": format!("urn:ngsi-ld:EVChargingStation:e{n}"),
+                "type": "EVChargingStation"}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    // Never computed: due at once; the next computation is a day later.
+    leit(
+        &app,
+        kpi(
+            "chargers",
+            json!({"calculationFrequency": prop("P1D"),
+        "query": prop(json!({"measure": "count", "type": "EVChargingStation"}))}),
+        ),
+    )
+    .await;
+    let mut found = None;
+    for _ in 0..50 {
+        let list = app
+            .get(&format!("/leitstelle/v1/agendas/{AGENDA}/indicators"))
+            .await;
+        let i = list.body["indicators"][0].clone();
+        if i["kpiValue"].is_number() {
+            found = Some(i);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let i = found.expect("the scheduler computed the indicator within 5 s");
+    assert_eq!(
+        (i["kpiValue"].clone(), i["indicatorStatus"].clone()),
+        (json!(3.0), json!("noTarget"))
+    );
+    let next =
+        chrono::DateTime::parse_from_rfc3339(i["dateNextCalculation"].as_str().unwrap()).unwrap();
+    let wait = next.signed_duration_since(chrono::Utc::now());
+    assert!(
+        wait > chrono::Duration::hours(23) && wait <= chrono::Duration::days(1),
+        "{wait}"
+    );
+}
