@@ -336,3 +336,242 @@ pub async fn radar(
         "flags": flags,
     })))
 }
+
+/// The `at` parameter (RFC 3339) of a computation; default now.
+fn instant(p: &Params) -> ApiResult<chrono::DateTime<chrono::Utc>> {
+    match p.get("at") {
+        None => Ok(chrono::Utc::now()),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| {
+                ApiError::bad_data(format!("at must be an RFC 3339 date-time, not '{s}'"))
+            }),
+    }
+}
+
+/// GET /leitstelle/v1/agendas/{id}/indicators: the agenda's indicators with their current
+/// value, coverage and status.
+pub async fn indicators(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let list: Vec<Value> = st
+        .leitstelle
+        .indicators(&t, Some(&a.id))
+        .await?
+        .iter()
+        .map(|i| i.to_json())
+        .collect();
+    Ok(Json(json!({"agenda": a.id, "indicators": list})))
+}
+
+/// POST /leitstelle/v1/agendas/{id}/indicators/compute?at=: computes all of them now.
+pub async fn compute_agenda(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["at"])?;
+    let at = instant(&p)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let out = st.leitstelle.compute_agenda(&t, &a.id, at).await?;
+    Ok(Json(json!({"agenda": a.id, "results": out})))
+}
+
+/// POST /leitstelle/v1/indicators/{id}/compute?at=: computes one indicator now; a failing
+/// query answers 200 with `indicatorStatus: "error"` and the message, as stored on the KPI.
+pub async fn compute(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Json<Value>> {
+    only(&p, &["at"])?;
+    let at = instant(&p)?;
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    Ok(Json(st.leitstelle.compute(&t, &id, at).await?))
+}
+
+/// POST /leitstelle/v1/indicators/{id}/value: enters a manual indicator's value
+/// (`{"value": n, "evidence": "...", "observedAt": optional RFC 3339}`).
+pub async fn enter_value(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Value>> {
+    let v = body_json(&body)?;
+    let value = v
+        .get("value")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| ApiError::bad_data("'value' (a number) is required"))?;
+    let evidence = v
+        .get("evidence")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let at = match v.get("observedAt").and_then(Value::as_str) {
+        None => chrono::Utc::now(),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| ApiError::bad_data(format!("observedAt must be RFC 3339, not '{s}'")))?,
+    };
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    Ok(Json(
+        st.leitstelle.enter(&t, &id, value, evidence, at).await?,
+    ))
+}
+
+fn report_params(p: &Params) -> ApiResult<(NaiveDate, NaiveDate, String)> {
+    let day = |name: &str| -> ApiResult<Option<NaiveDate>> {
+        p.get(name)
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                    ApiError::bad_data(format!("{name} must be a date YYYY-MM-DD, not '{s}'"))
+                })
+            })
+            .transpose()
+    };
+    let to = day("to")?.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let from = day("from")?.unwrap_or(to - chrono::Duration::days(90));
+    if from > to {
+        return Err(ApiError::bad_data("from must not be after to"));
+    }
+    let lang = p.get("lang").map_or("de", String::as_str);
+    if lang != "de" && lang != "en" {
+        return Err(ApiError::bad_data(format!(
+            "lang must be de or en, not '{lang}'"
+        )));
+    }
+    Ok((from, to, lang.to_owned()))
+}
+
+fn html_response(body: String) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// The report as HTML, or as PDF with `format=pdf`.
+fn rendered(
+    p: &Params,
+    snap: &leitstelle::report::Snapshot,
+    d: &leitstelle::report::Diff,
+    lang: &str,
+) -> ApiResult<Response> {
+    match p.get("format").map(String::as_str) {
+        None | Some("html") => Ok(html_response(leitstelle::report::html(
+            snap,
+            d,
+            lang,
+            &generated(lang),
+        ))),
+        Some("pdf") => {
+            let mut r = leitstelle::pdf::pdf(snap, d, lang, &generated(lang)).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            Ok(r)
+        }
+        Some(other) => Err(ApiError::bad_data(format!(
+            "format must be html or pdf, not '{other}'"
+        ))),
+    }
+}
+
+fn generated(lang: &str) -> String {
+    let now = broker::render::timestamp(&chrono::Utc::now());
+    if lang == "en" {
+        format!("Generated {now}")
+    } else {
+        format!("Erstellt am {now}")
+    }
+}
+
+/// GET /leitstelle/v1/agendas/{id}/report?from=&to=&lang=: the progress report of the
+/// current data as HTML (not stored), compared with the latest stored report.
+pub async fn report(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Response> {
+    only(&p, &["from", "to", "lang", "format"])?;
+    let (from, to, lang) = report_params(&p)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let snap = st.leitstelle.report_snapshot(&t, &a.id, from, to).await?;
+    let prev = st.leitstelle.reports(&t, &a.id).await?.pop();
+    let d = leitstelle::report::diff(prev.as_ref().map(|r| &r.snapshot), &snap);
+    rendered(&p, &snap, &d, &lang)
+}
+
+/// POST /leitstelle/v1/agendas/{id}/reports?from=&to=: stores the next version.
+pub async fn store_report(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Response> {
+    only(&p, &["from", "to"])?;
+    let (from, to, _) = report_params(&p)?;
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let snap = st.leitstelle.report_snapshot(&t, &a.id, from, to).await?;
+    let r = st.leitstelle.store_report(&t, &snap).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": r.id, "version": r.version, "agenda": a.id,
+            "html": format!("/leitstelle/v1/reports/{}", r.id),
+            "entity": format!("/ngsi-ld/v1/entities/{}", r.id)})),
+    )
+        .into_response())
+}
+
+/// GET /leitstelle/v1/agendas/{id}/reports: the stored versions.
+pub async fn list_reports(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (_, a) = load(&st, &headers, &id).await?;
+    let t = tenant(&headers)?;
+    let list: Vec<Value> = st
+        .leitstelle
+        .reports(&t, &a.id)
+        .await?
+        .iter()
+        .map(|r| {
+            json!({"id": r.id, "version": r.version, "from": r.snapshot.from, "to": r.snapshot.to,
+                "html": format!("/leitstelle/v1/reports/{}", r.id)})
+        })
+        .collect();
+    Ok(Json(json!({"agenda": a.id, "reports": list})))
+}
+
+/// GET /leitstelle/v1/reports/{id}?lang=: a stored report as HTML, with the changes since
+/// the version before it.
+pub async fn stored_report(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(p): Query<Params>,
+) -> ApiResult<Response> {
+    only(&p, &["lang", "format"])?;
+    let (_, _, lang) = report_params(&p)?;
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    let (r, prev) = st.leitstelle.stored_report(&t, &id).await?;
+    let d = leitstelle::report::diff(prev.as_ref().map(|x| &x.snapshot), &r.snapshot);
+    rendered(&p, &r.snapshot, &d, &lang)
+}

@@ -186,7 +186,29 @@ pub fn router(state: AppState) -> Router {
             &format!("{agenda}/sustainability"),
             get(leitstelle::sustainability),
         )
-        .route(&format!("{agenda}/radar"), get(leitstelle::radar));
+        .route(&format!("{agenda}/radar"), get(leitstelle::radar))
+        .route(&format!("{agenda}/indicators"), get(leitstelle::indicators))
+        .route(
+            &format!("{agenda}/indicators/compute"),
+            post(leitstelle::compute_agenda),
+        )
+        .route(
+            "/leitstelle/v1/indicators/{id}/compute",
+            post(leitstelle::compute),
+        )
+        .route(
+            "/leitstelle/v1/indicators/{id}/value",
+            post(leitstelle::enter_value),
+        )
+        .route(&format!("{agenda}/report"), get(leitstelle::report))
+        .route(
+            &format!("{agenda}/reports"),
+            get(leitstelle::list_reports).post(leitstelle::store_report),
+        )
+        .route(
+            "/leitstelle/v1/reports/{id}",
+            get(leitstelle::stored_report),
+        );
     Router::new()
         .nest("/ngsi-ld/v1", v1)
         .merge(leit)

@@ -19,12 +19,16 @@
 
 pub mod catalogue;
 pub mod gate;
+pub mod indicator;
 pub mod matrix;
 pub mod maturity;
 pub mod model;
+pub mod pdf;
 pub mod radar;
 pub mod ranking;
 pub mod read;
+pub mod report;
+pub mod run;
 pub mod synergy;
 pub mod validate;
 pub mod vocab;
@@ -38,12 +42,31 @@ use crate::model::{Agenda, Portfolio};
 #[derive(Clone)]
 pub struct Leitstelle {
     broker: Broker,
+    platform: Option<std::sync::Arc<run::Platform>>,
 }
 
 impl Leitstelle {
     /// Over `broker`.
     pub fn new(broker: Broker) -> Self {
-        Self { broker }
+        Self {
+            broker,
+            platform: None,
+        }
+    }
+
+    /// Lets indicators read platform data (history through `temporal`, names expanded with
+    /// `ctx`).
+    pub fn with_platform(
+        mut self,
+        temporal: broker::temporal::Temporal,
+        ctx: std::sync::Arc<jsonld::Context>,
+    ) -> Self {
+        self.platform = Some(std::sync::Arc::new(run::Platform::new(
+            self.broker.clone(),
+            temporal,
+            ctx,
+        )));
+        self
     }
 
     /// Everything the computations need from `tenant`.

@@ -215,7 +215,14 @@ impl Device {
     pub fn read(e: &Entity) -> Self {
         Self {
             id: e.id.clone(),
-            properties: read::strings(e, attr::CONTROLLED_PROPERTY),
+            properties: {
+                let sdm = read::strings(e, attr::CONTROLLED_PROPERTY);
+                if sdm.is_empty() {
+                    read::strings(e, attr::CONTROLLED_PROPERTY_CORE)
+                } else {
+                    sdm
+                }
+            },
             point: read::point(e, attr::LOCATION),
         }
     }
@@ -247,13 +254,14 @@ pub struct Portfolio {
 }
 
 /// The entity types a [`Portfolio`] is read from.
-pub const PORTFOLIO_TYPES: [&str; 11] = [
+pub const PORTFOLIO_TYPES: [&str; 12] = [
     ty::AGENDA,
     ty::DOMAIN,
     ty::GOAL,
     ty::TARGET,
     ty::PROJECT,
     ty::DEVICE,
+    ty::DEVICE_CORE,
     ty::SYNERGY_ASSESSMENT,
     ty::CITIZEN_IDEA,
     ty::GRANT,
@@ -289,7 +297,7 @@ impl Portfolio {
             if e.has_type(ty::PROJECT) {
                 p.projects.push(Project::read(e));
             }
-            if e.has_type(ty::DEVICE) {
+            if e.has_type(ty::DEVICE) || e.has_type(ty::DEVICE_CORE) {
                 p.devices.push(Device::read(e));
             }
             if e.has_type(ty::TARGET) {

@@ -50,8 +50,13 @@ pub mod ty {
     pub const GRANT: &str = "https://w3id.org/quartier/leitstelle#Grant";
     /// `CitizenIdea`.
     pub const CITIZEN_IDEA: &str = "https://w3id.org/quartier/leitstelle#CitizenIdea";
+    /// `ProgressReport` (a stored, versioned Fortschrittsbericht).
+    pub const PROGRESS_REPORT: &str = "https://w3id.org/quartier/leitstelle#ProgressReport";
     /// `Device`.
     pub const DEVICE: &str = "https://smartdatamodels.org/dataModel.Device/Device";
+    /// `Device` as written with the core context alone (no `Link`): devices registered by
+    /// integrators and the demo region count as the same devices.
+    pub const DEVICE_CORE: &str = "https://uri.etsi.org/ngsi-ld/default-context/Device";
 }
 
 /// Attribute names (expanded).
@@ -63,9 +68,34 @@ pub mod attr {
     /// `controlledProperty`.
     pub const CONTROLLED_PROPERTY: &str =
         "https://smartdatamodels.org/dataModel.Device/controlledProperty";
+    /// `controlledProperty` as written with the core context alone.
+    pub const CONTROLLED_PROPERTY_CORE: &str =
+        "https://uri.etsi.org/ngsi-ld/default-context/controlledProperty";
     /// `kpiValue`.
     pub const KPI_VALUE: &str =
         "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/kpiValue";
+    /// `calculationMethod` (`manual` or `automatic`).
+    pub const CALCULATION_METHOD: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationMethod";
+    /// `calculationFrequency` (an ISO 8601 duration).
+    pub const CALCULATION_FREQUENCY: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationFrequency";
+    /// `calculationPeriod` (`{"from", "to"}`).
+    pub const CALCULATION_PERIOD: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/calculationPeriod";
+    /// `dateNextCalculation`.
+    pub const DATE_NEXT_CALCULATION: &str =
+        "https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/dateNextCalculation";
+    /// `dataCoverage` (0–1).
+    pub const DATA_COVERAGE: &str = "https://w3id.org/quartier/leitstelle#dataCoverage";
+    /// `indicatorStatus`.
+    pub const INDICATOR_STATUS: &str = "https://w3id.org/quartier/leitstelle#indicatorStatus";
+    /// `computationError`.
+    pub const COMPUTATION_ERROR: &str = "https://w3id.org/quartier/leitstelle#computationError";
+    /// `reportVersion`.
+    pub const REPORT_VERSION: &str = "https://w3id.org/quartier/leitstelle#reportVersion";
+    /// `reportSnapshot` (the facts a progress report shows).
+    pub const REPORT_SNAPSHOT: &str = "https://w3id.org/quartier/leitstelle#reportSnapshot";
     /// `code`.
     pub const CODE: &str = "https://w3id.org/quartier/leitstelle#code";
     /// `regional`.

@@ -56,6 +56,10 @@ pub struct FileConfig {
     pub temporal_upsert_current: Option<bool>,
     /// Seed the demo Smart Region into an installation without data (`serve --demo`).
     pub demo: Option<bool>,
+    /// How often the scheduler looks for indicators due for recomputation (their
+    /// `dateNextCalculation` has come), ISO 8601 (default `PT1M`; the first look is at
+    /// start-up).
+    pub indicator_interval: Option<String>,
     /// How long history is kept: `[retention]` with `default`, `interval` and `[[retention.rule]]`
     /// entries. Absent: forever.
     pub retention: Option<RetentionFile>,
@@ -146,6 +150,8 @@ pub struct Config {
     pub retention: broker::temporal::RetentionPolicy,
     /// How often retention runs.
     pub retention_interval: std::time::Duration,
+    /// How often due indicators are recomputed.
+    pub indicator_interval: std::time::Duration,
 }
 
 /// How remote JSON-LD contexts may be fetched.
@@ -237,8 +243,14 @@ impl Config {
             ..defaults
         };
         let (retention, retention_interval) = f.retention.unwrap_or_default().resolve()?;
+        let indicator_interval = duration(
+            "indicator-interval",
+            f.indicator_interval.as_deref().unwrap_or("PT1M"),
+        )?
+        .to_std()?;
         Ok(Self {
             notifier,
+            indicator_interval,
             demo: f.demo.unwrap_or(false),
             retention,
             retention_interval,

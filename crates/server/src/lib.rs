@@ -7,8 +7,10 @@ pub mod agenda;
 pub mod config;
 pub mod deliver;
 pub mod demo;
+pub mod demo_agenda;
 pub mod import;
 pub mod loader;
+pub mod report;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -124,21 +126,54 @@ impl Application {
             .with_listener(Arc::new(recorder))
             .with_listener(subscriptions.clone())
             .with_guard(Arc::new(leitstelle::validate::Guard));
+        let core = contexts.active(None).await.context("the core context")?;
+        let leitstelle = leitstelle::Leitstelle::new(broker.clone())
+            .with_platform(temporal.clone(), core.clone());
         if config.demo {
             let began = std::time::Instant::now();
-            let core = contexts.active(None).await.context("the core context")?;
-            match demo::seed(&broker, &temporal, core, broker::Clock::now(&*clock)).await? {
-                Some(d) => tracing::info!(
-                    tenants = d.tenants,
-                    entities = d.entities,
-                    instances = d.instances,
-                    ms = began.elapsed().as_millis() as u64,
-                    "demo region seeded (sample data)"
-                ),
+            let now = broker::Clock::now(&*clock);
+            match demo::seed(&broker, &temporal, core.clone(), now).await? {
+                Some(d) => {
+                    let leit_ctx = contexts
+                        .active(Some(&serde_json::json!(http_api::leitstelle::context_url(
+                            &http.public_base
+                        ))))
+                        .await
+                        .context("the Leitstelle context")?;
+                    let n = demo_agenda::seed(&broker, &leitstelle, leit_ctx, now).await?;
+                    tracing::info!(
+                        agenda = demo_agenda::AGENDA,
+                        entities = n,
+                        "demo agenda seeded"
+                    );
+                    tracing::info!(
+                        tenants = d.tenants,
+                        entities = d.entities,
+                        instances = d.instances,
+                        ms = began.elapsed().as_millis() as u64,
+                        "demo region seeded (sample data)"
+                    )
+                }
                 None => {
                     tracing::info!("the installation holds data; the demo region is not seeded")
                 }
             }
+        }
+        {
+            // Indicators due for recomputation, at start-up and every interval.
+            let (leit, clock) = (leitstelle.clone(), clock.clone());
+            let interval = config.indicator_interval;
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(interval);
+                loop {
+                    every.tick().await;
+                    match leit.compute_due(clock.now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(indicators = n, "indicators recomputed"),
+                        Err(e) => tracing::error!(error = ?e, "indicator recomputation failed"),
+                    }
+                }
+            });
         }
         let metrics = Arc::new(deliver::Metrics(notifier));
         let state = AppState {
@@ -149,7 +184,7 @@ impl Application {
             config: Arc::new(http),
             metrics,
             documents,
-            leitstelle: leitstelle::Leitstelle::new(broker.clone()),
+            leitstelle,
         };
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self {

@@ -46,6 +46,8 @@ enum Command {
     Import(Box<quartier::import::ImportArgs>),
     /// Export or import a Digital Agenda as a file of NGSI-LD entities, over HTTP.
     Agenda(quartier::agenda::AgendaArgs),
+    /// Write an agenda's progress report (Fortschrittsbericht) as HTML, over HTTP.
+    Report(quartier::report::ReportArgs),
 }
 
 #[tokio::main]
@@ -102,6 +104,10 @@ async fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         },
+        Command::Report(args) => {
+            println!("{}", quartier::report::run(&args).await?);
+            Ok(())
+        }
     }
 }
 

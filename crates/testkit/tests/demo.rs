@@ -131,3 +131,184 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_demo_agenda_shows_matrix_radar_and_live_indicators() {
+    let app = spawn_with(|f| f.demo = Some(true)).await;
+    let a = "/leitstelle/v1/agendas/urn:ngsi-ld:Agenda:paderborn-2030";
+    let view = async |v: &str| {
+        let (status, body, _) = get(&app, "paderborn", &format!("{a}/{v}")).await;
+        assert_eq!(status, 200, "{v}: {body}");
+        body
+    };
+    // Six projects over five domains; the central domains first.
+    let m = view("matrix").await;
+    let codes: Vec<&str> = m["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "mobility",
+            "environment",
+            "administration",
+            "energy",
+            "health"
+        ]
+    );
+    assert_eq!(
+        m["counts"],
+        serde_json::json!([
+            [1, 1, 0, 1, 0],
+            [1, 0, 0, 1, 1],
+            [0, 0, 1, 0, 0],
+            [1, 1, 0, 0, 0],
+            [0, 1, 0, 0, 0]
+        ])
+    );
+    let w = view("workflow").await;
+    assert!(
+        w["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["done"] == true),
+        "{w}"
+    );
+    // Expert scores and platform evidence (shared air quality data, a citizen idea).
+    let syn = view("synergies").await;
+    let pair = syn["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p["from"] == "urn:ngsi-ld:Domain:mobility"
+                && p["to"] == "urn:ngsi-ld:Domain:environment"
+        })
+        .unwrap();
+    assert_eq!(pair["expert"]["mean"], 3.0);
+    assert_eq!(
+        pair["evidence"]["citizenIdeas"],
+        serde_json::json!(["urn:ngsi-ld:CitizenIdea:pb-1"])
+    );
+    // The radar: a grant ending without an operating model, two overdue milestones.
+    let r = view("radar").await;
+    let flags: Vec<(String, String)> = r["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_owned(),
+                f["objects"][0].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("grantEnding", "urn:ngsi-ld:Grant:pb-luft"),
+        ("overdueMilestone", "urn:ngsi-ld:Milestone:pb-licht-1"),
+        ("overdueMilestone", "urn:ngsi-ld:Milestone:pb-luft-2"),
+    ];
+    assert_eq!(flags, expected.map(|(k, o)| (k.to_owned(), o.to_owned())));
+    // Live indicators over the seeded data, computed at seeding.
+    let ind = view("indicators").await;
+    let of = |n: &str| {
+        ind["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == format!("urn:ngsi-ld:KeyPerformanceIndicator:pb-{n}"))
+            .unwrap()
+            .clone()
+    };
+    // 3 of 4 charging stations working, 6 of 7 streetlights ok (every 4th / 5th is not).
+    assert_eq!(
+        (
+            of("laden")["kpiValue"].clone(),
+            of("laden")["dataCoverage"].clone()
+        ),
+        (0.75.into(), 1.0.into())
+    );
+    assert_eq!(of("licht")["kpiValue"], 0.8571);
+    // Mean daily count of the 5 Paderborn counters over the last 7 days (35 of 35 readings),
+    // against the first week of the series as baseline; fewer rides in the last week.
+    assert_eq!(of("rad")["kpiValue"], 1465.1143);
+    assert_eq!(of("rad")["baseline"], 1700.0);
+    assert_eq!(of("rad")["dataCoverage"], 1.0);
+    assert_eq!(of("rad")["indicatorStatus"], "offTrack");
+    // Yesterday's PM10 mean over the 3 stations, above the 25 µg/m³ baseline: off track.
+    assert_eq!(of("pm10")["kpiValue"], 40.5185);
+    assert_eq!(of("pm10")["indicatorStatus"], "offTrack");
+    assert_eq!(
+        (
+            of("ozg")["kpiValue"].clone(),
+            of("ozg")["calculationMethod"].clone()
+        ),
+        (168.0.into(), "manual".into())
+    );
+    // The bicycle indicator's weekly history: 4 values, the first one the baseline week.
+    let (status, h, _) = get(&app, "paderborn",
+        "/ngsi-ld/v1/temporal/entities/urn:ngsi-ld:KeyPerformanceIndicator:pb-rad?attrs=https://smartdatamodels.org/dataModel.KeyPerformanceIndicator/kpiValue&options=temporalValues").await;
+    assert_eq!(status, 200);
+    let values = h
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.ends_with("kpiValue"))
+        .unwrap()
+        .1["values"]
+        .clone();
+    assert_eq!(values.as_array().unwrap().len(), 4, "{values}");
+}
+
+#[tokio::test]
+async fn quartier_report_writes_the_demo_agendas_report() {
+    let app = spawn_with(|f| f.demo = Some(true)).await;
+    let out = app.dir.path().join("bericht.html");
+    let args = quartier::report::ReportArgs {
+        agenda: "urn:ngsi-ld:Agenda:paderborn-2030".into(),
+        out: out.clone(),
+        url: app.base.clone(),
+        tenant: Some("paderborn".into()),
+        lang: "de".into(),
+        from: None,
+        to: None,
+        store: true,
+    };
+    let said = quartier::report::run(&args).await.unwrap();
+    assert!(
+        said.contains("/leitstelle/v1/reports/urn:ngsi-ld:ProgressReport:paderborn-2030:1"),
+        "{said}"
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("<h1>Fortschrittsbericht: Digitale Agenda Paderborn 2030</h1>"));
+    // Five indicators, their trends (the bicycle one with four weekly values), the matrix and
+    // the milestone timeline.
+    assert_eq!(
+        html.matches("<tr><td>").count(),
+        5 + 6 + 6,
+        "indicators, milestones, projects"
+    );
+    assert!(html.contains("<td>Radverkehr: Fahrten je Zählstelle und Tag</td><td>1465,11 Fahrten/Tag</td><td>1700 Fahrten/Tag</td>"), "{html}");
+    assert!(html.contains("<td>Feinstaub PM10 im Tagesmittel</td><td>40,52 µg/m³</td>"));
+    assert!(!html.contains("Fehler"), "no indicator in an error state");
+    let second = quartier::report::run(&quartier::report::ReportArgs {
+        lang: "en".into(),
+        ..args
+    })
+    .await
+    .unwrap();
+    assert!(
+        second.contains("ProgressReport:paderborn-2030:2"),
+        "{second}"
+    );
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("<h1>Progress report: Digitale Agenda Paderborn 2030</h1>"));
+    assert!(
+        html.contains("<h3>New projects</h3><p class=\"none\">none</p>"),
+        "{html}"
+    );
+}
