@@ -48,6 +48,9 @@ pub struct HttpConfig {
     /// Whether temporal upserts and appends also bring the current state up to date
     /// ([`broker::Broker::absorb`]).
     pub temporal_upsert_current: bool,
+    /// Most requests served at once; more are refused with 503 and `Retry-After` instead of
+    /// queueing without bound (`/health` and `/metrics` are always served).
+    pub max_in_flight: usize,
 }
 
 impl Default for HttpConfig {
@@ -58,6 +61,7 @@ impl Default for HttpConfig {
             public_base: "http://localhost:1026".into(),
             temporal_page_size: 5000,
             temporal_upsert_current: true,
+            max_in_flight: 256,
         }
     }
 }
@@ -93,6 +97,9 @@ const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The whole router.
 pub fn router(state: AppState) -> Router {
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_in_flight.max(1),
+    ));
     let v1 = Router::new()
         .route(
             "/entities",
@@ -218,7 +225,38 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/reset", post(admin_reset))
         .fallback(not_found)
         .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn_with_state(permits, shed_load))
         .with_state(state)
+}
+
+/// Serves a request if a permit is free, else answers 503 at once: under overload the broker
+/// stays responsive for what it accepts and memory stays bounded.
+async fn shed_load(
+    State(permits): State<Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    if path == "/health" || path == "/metrics" {
+        return next.run(req).await;
+    }
+    match permits.try_acquire_owned() {
+        Ok(permit) => {
+            let resp = next.run(req).await;
+            drop(permit);
+            resp
+        }
+        Err(_) => {
+            let mut resp = ApiError::new(
+                ErrorType::ServiceUnavailable,
+                "the broker is serving as many requests as it is configured to; retry shortly",
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            resp
+        }
+    }
 }
 
 async fn health() -> impl IntoResponse {

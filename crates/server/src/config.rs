@@ -54,6 +54,8 @@ pub struct FileConfig {
     /// Whether `POST /temporal/entities` (and appends) also bring the entity's current state
     /// up to date with the newest posted instances, creating it if needed (default true).
     pub temporal_upsert_current: Option<bool>,
+    /// Most requests served at once; more get 503 with Retry-After (default 256).
+    pub max_in_flight: Option<usize>,
     /// Seed the demo Smart Region into an installation without data (`serve --demo`).
     pub demo: Option<bool>,
     /// How often the scheduler looks for indicators due for recomputation (their
@@ -234,6 +236,7 @@ impl Config {
                 .unwrap_or_else(|| format!("http://localhost:{port}")),
             temporal_page_size: f.temporal_page_size.unwrap_or(5000),
             temporal_upsert_current: f.temporal_upsert_current.unwrap_or(true),
+            max_in_flight: f.max_in_flight.unwrap_or(256),
         };
         let defaults = notify::NotifierConfig::default();
         let notifier = notify::NotifierConfig {
