@@ -245,16 +245,8 @@ pub fn merge_fragment_with(
     // Metadata and sub-attributes: parse them through a complete attribute built from the
     // (possibly new) value and the fragment's other members.
     let mut meta = obj.clone();
-    for m in [
-        "type",
-        "value",
-        "object",
-        "languageMap",
-        "vocab",
-        "json",
-        "valueList",
-        "objectList",
-    ] {
+    meta.remove("type");
+    for m in parse::VALUE_MEMBERS {
         meta.remove(m);
     }
     let mut subs_deleted = Vec::new();

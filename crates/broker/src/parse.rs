@@ -10,7 +10,7 @@ use crate::error::{BrokerError, Result};
 use crate::model::{AttrKind, Attribute, Entity, Timestamp, iri};
 
 /// Members of an entity object that are not attributes.
-const ENTITY_MEMBERS: [&str; 9] = [
+pub(crate) const ENTITY_MEMBERS: [&str; 9] = [
     "@context",
     "id",
     "@id",
@@ -44,7 +44,7 @@ const ATTR_MEMBERS: [&str; 17] = [
 ];
 
 /// The members that carry an attribute's value, one per attribute kind.
-const VALUE_MEMBERS: [&str; 7] = [
+pub(crate) const VALUE_MEMBERS: [&str; 7] = [
     "value",
     "object",
     "languageMap",

@@ -71,6 +71,44 @@ impl From<StoreError> for BrokerError {
 }
 
 /// Entities, per tenant.
+/// Collects one page of entities offered in id order (what [`EntityStore::select`] returns).
+pub struct Pager {
+    offset: usize,
+    limit: usize,
+    count: bool,
+    page: Vec<Arc<Entity>>,
+    total: usize,
+}
+
+impl Pager {
+    /// A page skipping `offset` matches, holding at most `limit`; `count` counts every match.
+    pub fn new(offset: usize, limit: usize, count: bool) -> Self {
+        Self {
+            offset,
+            limit,
+            count,
+            page: Vec::new(),
+            total: 0,
+        }
+    }
+
+    /// Offers the next entity; false once nothing more is needed (page full, not counting).
+    pub fn offer(&mut self, e: &Arc<Entity>, keep: &dyn Fn(&Entity) -> bool) -> bool {
+        if keep(e) {
+            if self.total >= self.offset && self.page.len() < self.limit {
+                self.page.push(e.clone());
+            }
+            self.total += 1;
+        }
+        self.count || self.page.len() < self.limit || self.total <= self.offset
+    }
+
+    /// The page and how many matched (all of them when counting).
+    pub fn finish(self) -> (Vec<Arc<Entity>>, usize) {
+        (self.page, self.total)
+    }
+}
+
 #[async_trait]
 pub trait EntityStore: Send + Sync + 'static {
     /// Whether the tenant has ever been written to.
@@ -94,18 +132,13 @@ pub trait EntityStore: Send + Sync + 'static {
         limit: usize,
         count: bool,
     ) -> Result<(Vec<Arc<Entity>>, usize), StoreError> {
-        let _ = count;
-        let mut total = 0;
-        let mut page = Vec::new();
+        let mut pager = Pager::new(offset, limit, count);
         for e in self.scan(tenant, pre).await? {
-            if keep(&e) {
-                if total >= offset && page.len() < limit {
-                    page.push(e);
-                }
-                total += 1;
+            if !pager.offer(&e, keep) {
+                break;
             }
         }
-        Ok((page, total))
+        Ok(pager.finish())
     }
     /// Applies `changes` in order (later ones see earlier ones), durably, creating the tenant
     /// if needed. Returns one outcome per change, in order. The tenant is created only if at

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use broker::model::{AttrKind, Entity};
-use broker::store::{Prefilter, StoreError};
+use broker::store::{Pager, Prefilter, StoreError};
 use geo::BoundingRect;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -169,25 +169,15 @@ impl Memory {
             (None, None, Some([ty])) => Some(ty),
             _ => None,
         };
-        let mut page = Vec::new();
-        let mut total = 0;
-        let mut take = |e: &Arc<Entity>| -> bool {
-            if keep(e) {
-                if total >= offset && page.len() < limit {
-                    page.push(e.clone());
-                }
-                total += 1;
-            }
-            // Go on while the page is not full, or while counting.
-            count || page.len() < limit || total <= offset
-        };
+        let mut pager = Pager::new(offset, limit, count);
+        let mut take = |e: &Arc<Entity>| pager.offer(e, keep);
         match single_type {
             Some(ty) => {
                 let Ok(guard) = self.tenants.read() else {
-                    return (page, 0);
+                    return (Vec::new(), 0);
                 };
                 let Some(t) = guard.get(tenant) else {
-                    return (page, 0);
+                    return (Vec::new(), 0);
                 };
                 for id in t.by_type.get(ty).into_iter().flatten() {
                     if let Some(e) = t.entities.get(id)
@@ -199,10 +189,10 @@ impl Memory {
             }
             None if pre.ids.is_none() && pre.any_type.is_none() && pre.bbox.is_none() => {
                 let Ok(guard) = self.tenants.read() else {
-                    return (page, 0);
+                    return (Vec::new(), 0);
                 };
                 let Some(t) = guard.get(tenant) else {
-                    return (page, 0);
+                    return (Vec::new(), 0);
                 };
                 for e in t.entities.values() {
                     if !take(e) {
@@ -218,7 +208,7 @@ impl Memory {
                 }
             }
         }
-        (page, total)
+        pager.finish()
     }
 
     pub(crate) fn scan(&self, tenant: &str, pre: &Prefilter) -> Vec<Arc<Entity>> {

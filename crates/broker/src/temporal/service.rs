@@ -220,20 +220,9 @@ fn temporal_attributes(
     s: &Scope,
     now: crate::model::Timestamp,
 ) -> Result<Vec<(String, Attribute)>> {
-    const SKIP: [&str; 9] = [
-        "@context",
-        "id",
-        "@id",
-        "type",
-        "@type",
-        "scope",
-        "createdAt",
-        "modifiedAt",
-        "deletedAt",
-    ];
     let mut out = Vec::new();
     for (name, v) in obj {
-        if SKIP.contains(&name.as_str()) {
+        if parse::ENTITY_MEMBERS.contains(&name.as_str()) {
             continue;
         }
         let expanded = parse::attr_name(name, &s.ctx)?;
