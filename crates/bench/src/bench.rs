@@ -145,6 +145,8 @@ pub struct Bench {
     pub baseline: Target,
     /// Data directories live here.
     pub work: PathBuf,
+    /// Data directories stay when their shape is done.
+    pub keep: bool,
 }
 
 impl Bench {
@@ -156,6 +158,9 @@ impl Bench {
     /// Removes the data directory `name` once its shape is done, so that a run never holds
     /// more than one shape's data on disk. The server's log (`name.log`) stays.
     pub fn discard(&self, name: &str) {
+        if self.keep {
+            return;
+        }
         let _ = std::fs::remove_dir_all(self.dir(name));
     }
 

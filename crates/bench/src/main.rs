@@ -55,6 +55,10 @@ struct Cli {
     /// Where the data directories go [default: a temporary directory, removed at the end].
     #[arg(long, global = true)]
     work: Option<PathBuf>,
+    /// Keep each shape's data directory (under --work) instead of removing it when the
+    /// shape is done, to inspect or profile it afterwards.
+    #[arg(long, global = true)]
+    keep: bool,
 }
 
 #[derive(Subcommand, Clone, PartialEq, Eq)]
@@ -184,6 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         launch: binary_launcher(bin),
         baseline,
         work,
+        keep: cli.keep,
     };
     let c = cli.command.clone();
     let every = matches!(c, Command::All | Command::Shapes);

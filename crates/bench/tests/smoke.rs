@@ -51,6 +51,7 @@ async fn every_shape_runs_at_a_tiny_scale() {
             keep: None,
         },
         work: work.path().to_owned(),
+        keep: false,
     };
     let every = Which {
         create: true,

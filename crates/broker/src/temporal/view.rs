@@ -149,8 +149,33 @@ pub fn render(
 }
 
 /// Period bounds as NGSI-LD shows them: seconds, fractions only when there are any.
+/// Whole seconds (every bound of a whole-second period) are written digit by digit: an
+/// hourly month of a hundred sensors has 144,000 of them.
 fn period_time(t: &crate::model::Timestamp) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    use chrono::{Datelike, Timelike};
+    if t.nanosecond() != 0 || !(0..=9999).contains(&t.year()) {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    }
+    fn digits(out: &mut String, n: u32, width: u32) {
+        for k in (0..width).rev() {
+            let d = (n / 10u32.pow(k)) % 10;
+            out.push(char::from(b'0' + d as u8));
+        }
+    }
+    let mut out = String::with_capacity(20);
+    digits(&mut out, t.year().unsigned_abs(), 4);
+    out.push('-');
+    digits(&mut out, t.month(), 2);
+    out.push('-');
+    digits(&mut out, t.day(), 2);
+    out.push('T');
+    digits(&mut out, t.hour(), 2);
+    out.push(':');
+    digits(&mut out, t.minute(), 2);
+    out.push(':');
+    digits(&mut out, t.second(), 2);
+    out.push('Z');
+    out
 }
 
 /// Renders aggregated series: per attribute, per method, `[value, start, end]` triples.
@@ -170,14 +195,27 @@ pub fn render_aggregated(
         if let Some(d) = dataset {
             o.insert("datasetId".into(), d.clone().into());
         }
+        // Each bound once: consecutive periods share one.
+        let mut bounds: Vec<(String, String)> = Vec::with_capacity(buckets.len());
+        let mut prev: Option<(&crate::model::Timestamp, String)> = None;
+        for b in buckets {
+            let start = match prev.take() {
+                Some((t, s)) if *t == b.start => s,
+                _ => period_time(&b.start),
+            };
+            let end = period_time(&b.end);
+            prev = Some((&b.end, end.clone()));
+            bounds.push((start, end));
+        }
         for m in methods {
             let triples: Vec<Value> = buckets
                 .iter()
-                .map(|b| {
-                    json!([
+                .zip(&bounds)
+                .map(|(b, (start, end))| {
+                    Value::Array(vec![
                         b.values.get(m).cloned().unwrap_or(Value::Null),
-                        period_time(&b.start),
-                        period_time(&b.end)
+                        Value::String(start.clone()),
+                        Value::String(end.clone()),
                     ])
                 })
                 .collect();
@@ -197,4 +235,25 @@ pub fn render_aggregated(
         out.insert(ctx.compact_iri(attr), v);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, SecondsFormat, Utc};
+
+    #[test]
+    fn period_bounds_read_as_chrono_writes_them() {
+        // Whole seconds across centuries, leap days and year ends, and fractions.
+        let mut t = DateTime::<Utc>::from_timestamp(-2_208_988_800, 0).unwrap_or_default();
+        for k in 0..5000i64 {
+            t += chrono::Duration::seconds(86_399 * 7 + k * 3_601);
+            let frac = t + chrono::Duration::milliseconds(k % 3);
+            for x in [t, frac] {
+                assert_eq!(
+                    super::period_time(&x),
+                    x.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+                );
+            }
+        }
+    }
 }
