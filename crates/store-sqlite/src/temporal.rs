@@ -984,6 +984,62 @@ fn bucket_rows(
     Ok(out)
 }
 
+/// The rollups of one series in `[from_hour, to_hour)` folded into buckets of `period`
+/// counted from `from_hour`. With `boundary_every`, the hours holding a bucket boundary
+/// (every that-many hours from the first) are left out: they are read from the instances.
+fn rollup_buckets(
+    stmt: &mut rusqlite::Statement<'_>,
+    sid: i64,
+    from_hour: i64,
+    to_hour: i64,
+    period: Option<i64>,
+    boundary_every: Option<i64>,
+) -> Result<BucketRows, StoreError> {
+    let mut rows = stmt
+        .query(params![sid, from_hour, to_hour])
+        .map_err(sql_err)?;
+    let mut out: BucketRows = BTreeMap::new();
+    let mut current: Option<(i64, Sums, Option<i64>)> = None;
+    while let Some(r) = rows.next().map_err(sql_err)? {
+        let hour: i64 = r.get(0).map_err(sql_err)?;
+        let k = (hour - from_hour) / HOUR;
+        if boundary_every.is_some_and(|every| k % every == 0) {
+            continue;
+        }
+        let b = period.map_or(0, |p| (hour - from_hour) / p);
+        let sums = Sums {
+            count: r.get(1).map_err(sql_err)?,
+            distinct: 0,
+            n_num: r.get(2).map_err(sql_err)?,
+            sum: r.get(3).map_err(sql_err)?,
+            sumsq: r.get(4).map_err(sql_err)?,
+            shifted: r.get(5).map_err(sql_err)?,
+            shifted_sq: r.get(6).map_err(sql_err)?,
+            min_num: r.get(7).map_err(sql_err)?,
+            min_txt: r.get(8).map_err(sql_err)?,
+            max_num: r.get(9).map_err(sql_err)?,
+            max_txt: r.get(10).map_err(sql_err)?,
+        };
+        let last: Option<i64> = r.get(11).map_err(sql_err)?;
+        match &mut current {
+            Some((cb, have, hl)) if *cb == b => {
+                have.merge(sums);
+                *hl = (*hl).max(last);
+            }
+            _ => {
+                if let Some((cb, have, hl)) = current.take() {
+                    out.insert(cb, (have, hl));
+                }
+                current = Some((b, sums, last));
+            }
+        }
+    }
+    if let Some((cb, have, hl)) = current {
+        out.insert(cb, (have, hl));
+    }
+    Ok(out)
+}
+
 fn aggregate_entity(
     conn: &Connection,
     tenant: &str,
@@ -1074,15 +1130,13 @@ fn aggregate_entity(
     let mut end_stmt = conn
         .prepare_cached("SELECT MAX(ts) + 1 FROM attr_instances WHERE sid = ?1")
         .map_err(sql_err)?;
-    // One statement for every query (cached): origin, period (the whole range: a period
-    // longer than any range) and end are parameters.
+    // Rollup rows in index order; the Rust side folds them into buckets (bucket numbers
+    // only grow with the hour), which spares SQLite a sort and an aggregation per query.
     let mut rollup_stmt = match rollup_to {
         Some(_) => Some(
             conn.prepare_cached(
-                "SELECT (hour - ?2) / ?3 AS b, SUM(n), 0, SUM(n_num), SUM(sum), SUM(sumsq), TOTAL(shifted), TOTAL(shifted_sq), \
-                 MIN(min_num), MIN(min_txt), MAX(max_num), MAX(max_txt), MAX(last_ts) \
-                 FROM attr_rollups WHERE sid = ?1 AND hour >= ?2 AND hour < ?4 \
-                 AND (?5 = 0 OR (hour - ?2) / 3600000000 % ?6 != 0) GROUP BY b ORDER BY b",
+                "SELECT hour, n, n_num, sum, sumsq, shifted, shifted_sq, min_num, min_txt, max_num, max_txt, last_ts \
+                 FROM attr_rollups WHERE sid = ?1 AND hour >= ?2 AND hour < ?3 ORDER BY hour",
             )
             .map_err(sql_err)?,
         ),
@@ -1102,17 +1156,9 @@ fn aggregate_entity(
             0.0
         };
         let mut rows = match (rollup_stmt.as_mut(), rollup_to) {
-            (Some(stmt), Some(hi)) => bucket_rows(
-                stmt,
-                params![
-                    s.sid,
-                    start_hour,
-                    period.unwrap_or(i64::MAX),
-                    hi,
-                    split,
-                    per
-                ],
-            )?,
+            (Some(stmt), Some(hi)) => {
+                rollup_buckets(stmt, s.sid, start_hour, hi, period, split.then_some(per))?
+            }
             _ => BTreeMap::new(),
         };
         // The time ranges read from the instances.
