@@ -145,7 +145,7 @@ pub struct Attribute {
     pub unit_code: Option<String>,
     /// `objectType` of a Relationship (expanded), if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object_type: Option<Value>,
+    pub object_type: Option<Box<Value>>,
     /// When this instance was created.
     pub created_at: Timestamp,
     /// When this instance last changed.
@@ -155,7 +155,26 @@ pub struct Attribute {
     pub sub: BTreeMap<String, Attribute>,
 }
 
+/// Gives back the spare capacity of a JSON value's arrays, all the way down (serde_json's
+/// maps cannot shrink).
+fn shrink_value(v: &mut Value) {
+    match v {
+        Value::Array(a) => {
+            a.shrink_to_fit();
+            a.iter_mut().for_each(shrink_value);
+        }
+        Value::Object(m) => m.values_mut().for_each(shrink_value),
+        _ => {}
+    }
+}
+
 impl Attribute {
+    /// See [`Entity::shrink_to_fit`]; sub-attributes included.
+    pub fn shrink_to_fit(&mut self) {
+        shrink_value(&mut self.value);
+        self.sub.values_mut().for_each(Attribute::shrink_to_fit);
+    }
+
     /// A plain attribute of `kind` holding `value`, created and modified at `now`, with no
     /// datasetId, observation time, unit, object type or sub-attributes.
     pub fn new(kind: AttrKind, value: Value, now: Timestamp) -> Self {
@@ -174,6 +193,17 @@ impl Attribute {
 }
 
 impl Entity {
+    /// Gives back spare capacity: an entity is kept in memory for as long as it exists, and
+    /// a deserialized list of one attribute instance has room for four.
+    pub fn shrink_to_fit(&mut self) {
+        self.types.shrink_to_fit();
+        self.scopes.shrink_to_fit();
+        for instances in self.attrs.values_mut() {
+            instances.shrink_to_fit();
+            instances.iter_mut().for_each(Attribute::shrink_to_fit);
+        }
+    }
+
     /// The default instance (no datasetId) of an attribute, else its first instance.
     pub fn attr(&self, name: &str) -> Option<&Attribute> {
         let instances = self.attrs.get(name)?;

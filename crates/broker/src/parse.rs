@@ -389,7 +389,7 @@ pub fn attribute(
         }
     }
     if let Some(t) = obj.get("objectType") {
-        attr.object_type = Some(expand_names(t, ctx).map_err(|e| bad(&e))?);
+        attr.object_type = Some(Box::new(expand_names(t, ctx).map_err(|e| bad(&e))?));
     }
     for (sub, sv) in obj {
         if ATTR_MEMBERS.contains(&sub.as_str()) || sub == "@context" {

@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use quartier::config::{Config, Overrides};
 
+/// mimalloc instead of the system allocator: the server allocates and frees small objects
+/// from many threads (request bodies, entities, JSON values), where glibc's per-thread arenas
+/// kept freed memory resident.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "quartier",

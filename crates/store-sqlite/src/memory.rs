@@ -104,8 +104,9 @@ impl Memory {
             .map_err(err)?;
         for row in rows {
             let (tenant, doc) = row.map_err(err)?;
-            let e: Entity = serde_json::from_str(&doc)
+            let mut e: Entity = serde_json::from_str(&doc)
                 .map_err(|e| StoreError(format!("corrupt entity row in tenant '{tenant}': {e}")))?;
+            e.shrink_to_fit();
             tenants.entry(tenant).or_default().put(Arc::new(e));
         }
         let mut meta = BTreeMap::new();

@@ -193,6 +193,7 @@ fn commit_group(
                     match outcome {
                         Ok(Some(mut next)) => {
                             next.id = change.id.clone();
+                            next.shrink_to_fit();
                             let doc = serde_json::to_string(&next)
                                 .map_err(|e| StoreError(e.to_string()))?;
                             upsert
