@@ -2,13 +2,16 @@
 //! WinAnsi encoding, vector graphics for the charts): no browser and no typesetting engine to
 //! install or compile. Text is measured with the fonts' advance widths, so cells wrap inside
 //! their columns and the content flows onto as many A4 pages as it needs, each with a footer
-//! "Seite k von n". Sections: indicators with their trend charts; on a new page milestones
-//! and projects; on a new page the changes since the previous report.
+//! "Seite k von n". Sections: indicators with their trend charts; on a new page the maturity
+//! matrix heat map, then the milestone timeline and table and the projects; on a new page
+//! the changes since the previous report.
 
 use std::fmt::Write as _;
 
+use chrono::{Datelike, Months, NaiveDate};
+
 use crate::indicator::Status;
-use crate::report::{Diff, KpiRow, Snapshot, date, num, t};
+use crate::report::{Diff, KpiRow, MilestoneRow, Snapshot, date, domain_label, num, t};
 
 /// A4 in points.
 const W: f64 = 595.0;
@@ -29,6 +32,7 @@ const CHART_H: f64 = 90.0;
 /// The report's colours (as in the HTML).
 const BLUE: [f64; 3] = [21.0 / 255.0, 101.0 / 255.0, 192.0 / 255.0];
 const GREEN: [f64; 3] = [46.0 / 255.0, 125.0 / 255.0, 50.0 / 255.0];
+const RED: [f64; 3] = [198.0 / 255.0, 40.0 / 255.0, 40.0 / 255.0];
 
 /// The Latin-1 characters kept besides ASCII (WinAnsi has them at the same codes).
 const LATIN: &str = "ÄÖÜäöüßé×³µ²°";
@@ -222,6 +226,17 @@ fn put(ops: &mut String, x: f64, y: f64, size: f64, bold: bool, s: &str) {
 
 fn rgb(c: [f64; 3]) -> String {
     format!("{:.3} {:.3} {:.3}", c[0], c[1], c[2])
+}
+
+/// The heat map colour of `count` out of `max`: the report's blue at intensity count/max
+/// over white, blended here so that no transparency is needed.
+fn heat(count: usize, max: usize) -> [f64; 3] {
+    let a = if max == 0 {
+        0.0
+    } else {
+        count as f64 / max as f64
+    };
+    BLUE.map(|c| 1.0 - a * (1.0 - c))
 }
 
 /// A table column: left edge and width.
@@ -487,6 +502,190 @@ impl Doc {
         );
     }
 
+    /// The maturity matrix as a heat map like the HTML's: domain names left of the rows
+    /// and at 45° above the columns, each cell shaded by its count and showing it.
+    fn matrix(&mut self, snap: &Snapshot, lang: &str) {
+        let n = snap.matrix_domains.len();
+        if n == 0 {
+            self.para(LEFT, RIGHT - LEFT, 9.0, false, t(lang, "none"));
+            return;
+        }
+        let size = 8.0;
+        let names: Vec<String> = snap
+            .matrix_domains
+            .iter()
+            .map(|c| domain_label(c, lang))
+            .collect();
+        let longest = names
+            .iter()
+            .map(|s| text_width(s, size, false))
+            .fold(0.0, f64::max);
+        let (row_w, col_w) = (longest.min(130.0), longest.min(110.0));
+        let slant = std::f64::consts::FRAC_1_SQRT_2;
+        let x0 = LEFT + row_w + 6.0;
+        // Cells as large as the HTML's where they fit: the grid within the text column,
+        // the last column's label within the page.
+        let cell = 36.0_f64
+            .min((RIGHT - x0) / n as f64)
+            .min((W - 12.0 - col_w * slant - x0) / (n as f64 - 0.5));
+        let top_h = col_w * slant + size + 6.0;
+        self.need(top_h + cell * n as f64 + 8.0);
+        let top = self.y - top_h;
+        let max = snap
+            .matrix_counts
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(0);
+        for (i, name) in names.iter().enumerate() {
+            let row = clip(name, size, false, row_w);
+            let cy = top - cell * (i as f64 + 0.5);
+            let rx = x0 - 6.0 - text_width(&row, size, false);
+            put(&mut self.ops, rx, cy - size * 0.35, size, false, &row);
+            let col = clip(name, size, false, col_w);
+            let cx = x0 + cell * (i as f64 + 0.5) - size * 0.3;
+            let _ = writeln!(
+                self.ops,
+                "BT /F1 {size} Tf {slant:.4} {slant:.4} {:.4} {slant:.4} {cx:.1} {:.1} Tm {} Tj ET",
+                -slant,
+                top + 4.0,
+                lit(&col)
+            );
+        }
+        let fs = (cell * 0.4).min(9.0);
+        self.ops.push_str("q 0.8 G 0.5 w\n");
+        for (i, row) in snap.matrix_counts.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                let (x, y) = (x0 + cell * j as f64, top - cell * (i as f64 + 1.0));
+                let _ = writeln!(
+                    self.ops,
+                    "{} rg {x:.1} {y:.1} {cell:.1} {cell:.1} re B",
+                    rgb(heat(*v, max))
+                );
+                let s = v.to_string();
+                let tx = x + (cell - text_width(&s, fs, false)) / 2.0;
+                let dark = max > 0 && *v * 2 > max;
+                self.ops.push_str(if dark { "1 g\n" } else { "0 g\n" });
+                put(&mut self.ops, tx, y + cell / 2.0 - fs * 0.35, fs, false, &s);
+            }
+        }
+        self.ops.push_str("Q\n");
+        self.y = top - cell * n as f64 - 8.0;
+    }
+
+    /// The milestone timeline like the HTML's: a date axis, a dashed line at the report
+    /// date, one row per milestone with a dot coloured by its state and its name and date
+    /// beside it. Long lists continue on the next page under a repeated axis.
+    fn timeline(&mut self, snap: &Snapshot, lang: &str) {
+        let ms: Vec<(&MilestoneRow, NaiveDate)> = snap
+            .milestones
+            .iter()
+            .filter_map(|m| Some((m, m.planned?)))
+            .collect();
+        if ms.is_empty() {
+            return;
+        }
+        let dates = ms.iter().map(|m| m.1).chain([snap.to]);
+        let lo = dates.clone().min().unwrap_or(snap.to);
+        let hi = dates.max().unwrap_or(snap.to);
+        let axis = Axis {
+            lo,
+            hi,
+            span: (hi - lo).num_days().max(1) as f64,
+        };
+        let mut rest = &ms[..];
+        while !rest.is_empty() {
+            self.need(TL_HEAD + TL_ROW * rest.len().min(3) as f64 + 4.0);
+            let fit = ((self.y - BOTTOM - TL_HEAD - 4.0) / TL_ROW)
+                .floor()
+                .max(1.0) as usize;
+            let (part, tail) = rest.split_at(fit.min(rest.len()));
+            self.timeline_part(&axis, part, snap.to, lang);
+            rest = tail;
+        }
+    }
+
+    fn timeline_part(
+        &mut self,
+        axis: &Axis,
+        ms: &[(&MilestoneRow, NaiveDate)],
+        today: NaiveDate,
+        lang: &str,
+    ) {
+        let top = self.y;
+        let ya = top - 16.0;
+        let xt = axis.x(today);
+        let row_y = |i: usize| ya - 19.0 - TL_ROW * i as f64;
+        let bottom = row_y(ms.len().saturating_sub(1)) - 7.0;
+        let _ = writeln!(
+            self.ops,
+            "q 0.5 G 0.5 w {:.1} {ya:.1} m {:.1} {ya:.1} l S",
+            axis.x(axis.lo),
+            axis.x(axis.hi)
+        );
+        // Ticks with labels under the axis, left out where they would collide.
+        let mut free = LEFT;
+        for (d, label) in axis.ticks(lang) {
+            let x = axis.x(d);
+            let _ = writeln!(
+                self.ops,
+                "{x:.1} {:.1} m {x:.1} {:.1} l S",
+                ya - 2.0,
+                ya + 2.0
+            );
+            let w = text_width(&label, 7.0, false);
+            let lx = (x - w / 2.0).clamp(LEFT, RIGHT - w);
+            if lx >= free && (lx > xt + 2.0 || lx + w < xt - 2.0) {
+                put(&mut self.ops, lx, ya - 9.0, 7.0, false, &label);
+                free = lx + w + 6.0;
+            }
+        }
+        let _ = writeln!(
+            self.ops,
+            "[3 3] 0 d 0.26 G {xt:.1} {:.1} m {xt:.1} {bottom:.1} l S [] 0 d Q",
+            top - 2.0
+        );
+        let note = format!("{} ({})", t(lang, "today"), date(today, lang));
+        let w = text_width(&note, 7.0, false);
+        let nx = if xt + 3.0 + w <= RIGHT {
+            xt + 3.0
+        } else {
+            (xt - 3.0 - w).max(LEFT)
+        };
+        put(&mut self.ops, nx, top - 7.0, 7.0, false, &note);
+        for (i, (m, p)) in ms.iter().enumerate() {
+            let cy = row_y(i);
+            let x = axis.x(*p);
+            let color = match m.state.as_str() {
+                "reached" => GREEN,
+                "overdue" => RED,
+                _ => BLUE,
+            };
+            self.dot(x, cy, 3.5, color);
+            // Right of the dot if there is room, else left, else on the wider side with
+            // the name cut (the date is always shown).
+            let when = format!(" ({})", date(*p, lang));
+            let (right, left) = (RIGHT - x - 7.0, x - 7.0 - LEFT);
+            let w = text_width(&m.name, 8.0, false) + text_width(&when, 8.0, false);
+            let on_right = w <= right || (w > left && right >= left);
+            let room = if on_right { right } else { left } - text_width(&when, 8.0, false);
+            let s = format!("{}{when}", clip(&m.name, 8.0, false, room));
+            let w = text_width(&s, 8.0, false);
+            let lx = if on_right { x + 7.0 } else { x - 7.0 - w };
+            // On white, so that the report date's line does not run through the text.
+            let _ = writeln!(
+                self.ops,
+                "1 g {:.1} {:.1} {:.1} 10.0 re f 0 g",
+                lx - 1.0,
+                cy - 5.0,
+                w + 2.0
+            );
+            put(&mut self.ops, lx, cy - 2.8, 8.0, false, &s);
+        }
+        self.y = bottom - 6.0;
+    }
+
     /// The pages, each with its footer: the agenda's name and "Seite k von n".
     fn finish(mut self, name: &str, lang: &str) -> Vec<String> {
         self.need(0.0);
@@ -511,6 +710,60 @@ impl Doc {
             p.push_str("0 g\n");
         }
         self.pages
+    }
+}
+
+/// The timeline's head (report date, axis, tick labels) and row height.
+const TL_HEAD: f64 = 30.0;
+const TL_ROW: f64 = 14.0;
+
+/// The timeline's dates from `lo` to `hi` across the text column.
+struct Axis {
+    lo: NaiveDate,
+    hi: NaiveDate,
+    span: f64,
+}
+
+impl Axis {
+    fn x(&self, d: NaiveDate) -> f64 {
+        let (a, b) = (LEFT + 6.0, RIGHT - 6.0);
+        a + (d - self.lo).num_days() as f64 / self.span * (b - a)
+    }
+
+    /// Month ticks (years for spans over two years), or both ends when none falls inside.
+    fn ticks(&self, lang: &str) -> Vec<(NaiveDate, String)> {
+        let years = self.span > 730.0;
+        let step = if years {
+            12 * ((self.span / 365.0 / 12.0).ceil() as u32).max(1)
+        } else {
+            1
+        };
+        let first =
+            NaiveDate::from_ymd_opt(self.lo.year(), if years { 1 } else { self.lo.month() }, 1);
+        let mut out = Vec::new();
+        let mut d = first.and_then(|f| {
+            if f < self.lo {
+                f.checked_add_months(Months::new(if years { 12 } else { 1 }))
+            } else {
+                Some(f)
+            }
+        });
+        while let Some(x) = d.filter(|x| *x <= self.hi) {
+            let label = match (years, lang) {
+                (true, _) => x.format("%Y").to_string(),
+                (false, "en") => x.format("%Y-%m").to_string(),
+                (false, _) => x.format("%m.%Y").to_string(),
+            };
+            out.push((x, label));
+            d = x.checked_add_months(Months::new(step));
+        }
+        if out.is_empty() {
+            out = vec![
+                (self.lo, date(self.lo, lang)),
+                (self.hi, date(self.hi, lang)),
+            ];
+        }
+        out
     }
 }
 
@@ -595,9 +848,12 @@ pub fn pdf(snap: &Snapshot, d: &Diff, lang: &str, generated: &str) -> Vec<u8> {
         doc.heading(13.0, t(lang, "trends"));
         doc.charts(&charts);
     }
-    // Milestones and projects.
+    // The matrix, milestones and projects.
     doc.new_page();
+    doc.heading(13.0, t(lang, "matrix"));
+    doc.matrix(snap, lang);
     doc.heading(13.0, t(lang, "milestones"));
+    doc.timeline(snap, lang);
     let rows: Vec<Vec<String>> = snap
         .milestones
         .iter()
@@ -892,7 +1148,7 @@ mod tests {
         let names: Vec<String> = (0..80).map(|i| format!("{LONG} {i}")).collect();
         let big = pdf(&sample(80, LONG), &changes(&names), "de", "Erstellt");
         let (few, many) = (streams(&small).len(), streams(&big).len());
-        assert_eq!(few, 3, "indicators; milestones, projects; changes");
+        assert_eq!(few, 3, "indicators; matrix, milestones, projects; changes");
         assert!(many > few + 4, "{many} pages");
         let runs = runs(&big);
         for r in &runs {
@@ -935,6 +1191,43 @@ mod tests {
                 .unwrap();
             assert!(!last.bold, "page {} ends in {last:?}", page + 1);
         }
+    }
+
+    #[test]
+    fn the_heat_map_cells_scale_with_the_counts() {
+        assert_eq!(rgb(heat(3, 3)), "0.082 0.396 0.753");
+        assert_eq!(rgb(heat(0, 3)), "1.000 1.000 1.000");
+        assert_eq!(rgb(heat(0, 0)), "1.000 1.000 1.000");
+        let half = heat(1, 2);
+        for (h, b) in half.iter().zip(BLUE) {
+            assert!((h - (1.0 + b) / 2.0).abs() < 1e-9);
+        }
+        let doc = pdf(&sample(2, "Radzählung"), &Diff::default(), "de", "");
+        let page = &streams(&doc)[1];
+        assert!(page.contains(&format!("{} Tj", lit(t("de", "matrix")))));
+        let cells: Vec<&str> = page.lines().filter(|l| l.ends_with(" re B")).collect();
+        assert_eq!(cells.len(), 9);
+        // counts [[0, 1, 0], [1, 0, 0], [0, 0, 3]]
+        assert!(cells[8].starts_with("0.082 0.396 0.753 rg"), "{}", cells[8]);
+        assert!(cells[0].starts_with("1.000 1.000 1.000 rg"));
+        assert!(cells[1].starts_with(&format!("{} rg", rgb(heat(1, 3)))));
+        assert!(page.contains("(3) Tj") && page.contains("(Mobilit\\344t) Tj"));
+        assert!(page.contains("(Umwelt und Klima) Tj"));
+        // Rotated column labels, one per domain.
+        assert_eq!(page.matches(" Tm (").count(), 3);
+    }
+
+    #[test]
+    fn the_timeline_colours_dots_by_state() {
+        let doc = pdf(&sample(3, "Radzählung"), &Diff::default(), "de", "");
+        let page = &streams(&doc)[1];
+        for c in [GREEN, RED, BLUE] {
+            assert!(page.contains(&format!("{} rg", rgb(c))));
+        }
+        assert!(page.contains("[3 3] 0 d"), "the report date line");
+        assert!(page.contains("(Berichtsdatum \\(10.03.2026\\)) Tj"));
+        assert!(page.contains("(Radz\\344hlung 0 \\(01.01.2026\\)) Tj"));
+        assert!(page.contains("(\\374berf\\344llig) Tj"));
     }
 
     #[test]

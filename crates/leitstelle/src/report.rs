@@ -377,7 +377,8 @@ pub(crate) fn t(lang: &str, key: &str) -> &'static str {
     }
 }
 
-fn domain_label(code: &str, lang: &str) -> String {
+/// A domain's name as shown: German names for the default catalogue's codes.
+pub(crate) fn domain_label(code: &str, lang: &str) -> String {
     if lang == "en" {
         return code.to_owned();
     }
