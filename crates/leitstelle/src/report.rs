@@ -300,8 +300,8 @@ pub fn diff(prev: Option<&Snapshot>, cur: &Snapshot) -> Diff {
     d
 }
 
-/// The report's texts.
-fn t(lang: &str, key: &str) -> &'static str {
+/// The report's texts (also used by the PDF).
+pub(crate) fn t(lang: &str, key: &str) -> &'static str {
     let de = lang != "en";
     match key {
         "title" if de => "Fortschrittsbericht",
@@ -377,7 +377,8 @@ fn t(lang: &str, key: &str) -> &'static str {
     }
 }
 
-fn domain_label(code: &str, lang: &str) -> String {
+/// A domain's name as shown: German names for the default catalogue's codes.
+pub(crate) fn domain_label(code: &str, lang: &str) -> String {
     if lang == "en" {
         return code.to_owned();
     }
@@ -414,7 +415,8 @@ pub fn num(v: f64, lang: &str) -> String {
     if lang == "en" { s } else { s.replace('.', ",") }
 }
 
-fn date(d: NaiveDate, lang: &str) -> String {
+/// A date as shown: `dd.mm.yyyy` in German, ISO in English.
+pub(crate) fn date(d: NaiveDate, lang: &str) -> String {
     if lang == "en" {
         d.to_string()
     } else {

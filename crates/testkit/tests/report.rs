@@ -278,15 +278,49 @@ async fn the_report_is_also_a_pdf() {
     assert_eq!(
         check_pdf(&bytes),
         3,
-        "indicators, milestones and projects, changes"
+        "indicators and trends; matrix, milestones and projects; changes"
     );
     let text = String::from_utf8(bytes.to_vec()).unwrap();
+    // The content streams, in page order.
+    let pages: Vec<&str> = text
+        .split(">>\nstream\n")
+        .skip(1)
+        .map(|p| &p[..p.find("endstream").unwrap()])
+        .collect();
+    assert_eq!(pages.len(), 3);
+    for (k, p) in pages.iter().enumerate() {
+        assert!(p.contains(&format!("(Seite {} von 3) Tj", k + 1)), "{p}");
+        assert!(p.contains("(Digitale Agenda Musterstadt) Tj"));
+    }
     // Umlauts in WinAnsi: "Fortschrittsbericht", "überfällig" (\374berf\344llig).
-    assert!(text.contains("(Fortschrittsbericht: Digitale Agenda Musterstadt) Tj"));
-    assert!(
-        text.contains("(200) Tj") && text.contains("(71,43 %) Tj") && text.contains("(im Plan) Tj")
-    );
-    assert!(text.contains("(\\374berf\\344llig) Tj"));
+    let p1 = pages[0];
+    assert!(p1.contains("(Fortschrittsbericht: Digitale Agenda Musterstadt) Tj"));
+    assert!(p1.contains("(200) Tj") && p1.contains("(71,43 %) Tj") && p1.contains("(im Plan) Tj"));
+    assert!(p1.contains("(Verlauf der Indikatoren gegen\\374ber dem Zielwert) Tj"));
+    assert_eq!(p1.matches(" re S").count(), 2, "two trend charts");
+    // Page 2: the heat map (3 × 3 cells, the three holding a project in full blue, the
+    // others white), the timeline, the milestone and project tables.
+    let p2 = pages[1];
+    assert!(p2.contains(
+        "(Reifegrad-Matrix \\(Handlungsfeld \\327 Handlungsfeld, Anzahl Projekte\\)) Tj"
+    ));
+    assert!(p2.contains("(Mobilit\\344t) Tj") && p2.contains("(Umwelt und Klima) Tj"));
+    let cells: Vec<&str> = p2.lines().filter(|l| l.ends_with(" re B")).collect();
+    assert_eq!(cells.len(), 9);
+    let full = cells
+        .iter()
+        .filter(|c| c.starts_with("0.082 0.396 0.753 rg"));
+    assert_eq!(full.count(), 3);
+    let white = cells
+        .iter()
+        .filter(|c| c.starts_with("1.000 1.000 1.000 rg"));
+    assert_eq!(white.count(), 6);
+    assert!(p2.contains("(Berichtsdatum \\(10.03.2026\\)) Tj"));
+    assert!(p2.contains("(Daten ver\\366ffentlicht \\(01.03.2026\\)) Tj"));
+    assert!(p2.contains("0.776 0.157 0.157 rg"), "its dot red: overdue");
+    assert!(p2.contains("(\\374berf\\344llig) Tj"));
+    assert!(p2.contains("(Stra\\337enbeleuchtung) Tj"));
+    assert!(pages[2].contains("(Ver\\344nderungen seit dem letzten Bericht) Tj"));
     app.get(&format!(
         "/leitstelle/v1/agendas/{AGENDA}/report?format=docx"
     ))
