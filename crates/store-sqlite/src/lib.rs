@@ -110,6 +110,11 @@ impl SqliteStore {
             .map_err(store_err)?;
         migrate(&mut conn).map_err(store_err)?;
         let memory = Arc::new(Memory::load(&conn)?);
+        // Checkpoints (copying the WAL into the database file) run on their own thread, so
+        // that the writer only appends to the WAL and fsyncs it.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(store_err)?;
+        checkpointer(path, sync, Arc::downgrade(&memory))?;
         let (tx, rx) = mpsc::channel(4096);
         let mem = memory.clone();
         std::thread::Builder::new()
@@ -142,6 +147,37 @@ impl SqliteStore {
         rx.await
             .map_err(|_| StoreError("the writer dropped a request".into()))
     }
+}
+
+/// How often the checkpointer copies committed WAL frames into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Starts the thread that checkpoints the WAL (passively: it never blocks the writer or a
+/// reader) until the store is gone.
+fn checkpointer(
+    path: &Path,
+    sync: &'static str,
+    alive: std::sync::Weak<Memory>,
+) -> Result<(), StoreError> {
+    let conn = Connection::open(path).map_err(store_err)?;
+    conn.pragma_update(None, "synchronous", sync)
+        .map_err(store_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(store_err)?;
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                }
+            }
+        })
+        .map_err(store_err)?;
+    Ok(())
 }
 
 impl SqliteStore {

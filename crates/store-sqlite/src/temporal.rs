@@ -336,22 +336,43 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
             entities,
             instances,
         } => {
+            // Entities new to history have no series yet: theirs are created without a lookup.
+            let mut fresh = std::collections::HashSet::new();
             for e in &entities {
-                record_entity(tx, tenant, e)?;
+                if record_entity(tx, tenant, e)? {
+                    fresh.insert(e.id.as_str());
+                }
             }
-            let mut sids: HashMap<(String, String, String), i64> = HashMap::new();
+            // Series of this job: id, and whether its shift is fixed.
+            let mut sids: HashMap<(String, String, String), (i64, bool)> = HashMap::new();
             let mut dirty = std::collections::BTreeSet::new();
             for i in &instances {
                 let ds = i.attribute.dataset_id.clone().unwrap_or_default();
                 let key = (i.entity_id.clone(), i.attr.clone(), ds);
-                let sid = match sids.get(&key) {
+                let (sid, shift_known) = match sids.get(&key) {
                     Some(s) => *s,
                     None => {
-                        let s = series_id(tx, tenant, &key.0, &key.1, &key.2)?;
-                        sids.insert(key, s);
+                        let s = if fresh.contains(key.0.as_str())
+                            && let Ok(sid) = new_series(tx, tenant, &key.0, &key.1, &key.2)
+                        {
+                            (sid, false)
+                        } else {
+                            // Also where a series outlived its entity's record (not expected).
+                            series_id(tx, tenant, &key.0, &key.1, &key.2)?
+                        };
+                        sids.insert(key.clone(), s);
                         s
                     }
                 };
+                // What `typed_value` reads as a number fixes the shift.
+                if !shift_known
+                    && matches!(
+                        i.attribute.value,
+                        Value::Bool(_) | Value::Number(_) | Value::Array(_)
+                    )
+                {
+                    sids.insert(key, (sid, true));
+                }
                 // One instance per series and observation time: a second observation at the
                 // same time (a retry, a correction, a re-import) replaces the first and keeps
                 // its instanceId and createdAt.
@@ -380,9 +401,16 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
                             .map_err(sql_err)?;
                         let mut a = i.attribute.clone();
                         a.created_at = from_micros(created)?;
-                        insert_instance(tx, sid, &old_id, &a, None)?
+                        insert_instance(tx, sid, &old_id, &a, None, shift_known)?
                     }
-                    None => insert_instance(tx, sid, &i.instance_id, &i.attribute, i.deleted_at)?,
+                    None => insert_instance(
+                        tx,
+                        sid,
+                        &i.instance_id,
+                        &i.attribute,
+                        i.deleted_at,
+                        shift_known,
+                    )?,
                 };
                 if let Some(ts) = inserted {
                     dirty.insert((sid, hour_of(ts)));
@@ -510,6 +538,7 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
                 &instance_id,
                 &new,
                 deleted.and_then(DateTime::from_timestamp_micros),
+                false,
             )?;
             let mut hours: Vec<i64> = old.map(|(_, h)| h).into_iter().collect();
             hours.extend(ts.map(hour_of));
@@ -522,7 +551,8 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
     }
 }
 
-fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result<(), StoreError> {
+/// Records an entity's lifecycle; true when it is new to history.
+fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result<bool, StoreError> {
     let old: Option<(String, i64)> = tx
         .query_row(
             "SELECT types, created FROM temporal_entities WHERE tenant = ?1 AND id = ?2",
@@ -531,6 +561,7 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
         )
         .optional()
         .map_err(sql_err)?;
+    let fresh = old.is_none();
     let (mut types, created) = match old {
         Some((types, created)) => {
             let types: Vec<String> = serde_json::from_str(&types).map_err(|err| {
@@ -569,25 +600,41 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
     for t in &types {
         ins.execute(params![tenant, t, e.id]).map_err(sql_err)?;
     }
-    Ok(())
+    Ok(fresh)
 }
 
+/// The series of (entity, attribute, datasetId), created if new, and whether its stddev
+/// shift is already fixed.
 fn series_id(
     tx: &Transaction<'_>,
     tenant: &str,
     entity: &str,
     attr: &str,
     ds: &str,
-) -> Result<i64, StoreError> {
-    let found: Option<i64> = tx
+) -> Result<(i64, bool), StoreError> {
+    let found: Option<(i64, bool)> = tx
         .prepare_cached(
-            "SELECT sid FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2 AND attr = ?3 AND dataset_id = ?4",
+            "SELECT sid, shift IS NOT NULL FROM temporal_series WHERE tenant = ?1 AND entity_id = ?2 AND attr = ?3 AND dataset_id = ?4",
         )
-        .and_then(|mut s| s.query_row(params![tenant, entity, attr, ds], |r| r.get(0)).optional())
+        .and_then(|mut s| {
+            s.query_row(params![tenant, entity, attr, ds], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(sql_err)?;
-    if let Some(sid) = found {
-        return Ok(sid);
+    match found {
+        Some(found) => Ok(found),
+        None => Ok((new_series(tx, tenant, entity, attr, ds)?, false)),
     }
+}
+
+/// Creates the series of (entity, attribute, datasetId), known not to exist.
+fn new_series(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    entity: &str,
+    attr: &str,
+    ds: &str,
+) -> Result<i64, StoreError> {
     tx.prepare_cached(
         "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id) VALUES (?1, ?2, ?3, ?4)",
     )
@@ -596,12 +643,15 @@ fn series_id(
     Ok(tx.last_insert_rowid())
 }
 
+/// Inserts an instance; `shift_known` says the series' stddev shift is fixed already (else a
+/// number fixes it). Returns the instance's time when it takes part in rollups.
 fn insert_instance(
     tx: &Transaction<'_>,
     sid: i64,
     instance_id: &str,
     a: &Attribute,
     deleted: Option<Timestamp>,
+    shift_known: bool,
 ) -> Result<Option<i64>, StoreError> {
     let observed = a.observed_at.as_deref().and_then(parse_time).map(micros);
     let created = micros(a.created_at);
@@ -617,7 +667,7 @@ fn insert_instance(
         s.execute(params![sid, ts, instance_id, observed, created, micros(a.modified_at), deleted, num, txt, doc])
     })
     .map_err(sql_err)?;
-    if let Some(x) = num {
+    if let Some(x) = num.filter(|_| !shift_known) {
         // The series' stddev shift is its first number, fixed from then on.
         tx.prepare_cached("UPDATE temporal_series SET shift = ?2 WHERE sid = ?1 AND shift IS NULL")
             .and_then(|mut s| s.execute(params![sid, x]))
