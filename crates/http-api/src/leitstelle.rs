@@ -428,7 +428,7 @@ pub async fn enter_value(
     ))
 }
 
-fn report_params(p: &Params) -> ApiResult<(NaiveDate, NaiveDate, String)> {
+pub(crate) fn report_params(p: &Params) -> ApiResult<(NaiveDate, NaiveDate, String)> {
     let day = |name: &str| -> ApiResult<Option<NaiveDate>> {
         p.get(name)
             .map(|s| {
@@ -468,7 +468,17 @@ fn rendered(
     d: &leitstelle::report::Diff,
     lang: &str,
 ) -> ApiResult<Response> {
-    match p.get("format").map(String::as_str) {
+    render_as(p.get("format").map(String::as_str), snap, d, lang)
+}
+
+/// The report in `format` (`html`, the default, or `pdf`).
+pub(crate) fn render_as(
+    format: Option<&str>,
+    snap: &leitstelle::report::Snapshot,
+    d: &leitstelle::report::Diff,
+    lang: &str,
+) -> ApiResult<Response> {
+    match format {
         None | Some("html") => Ok(html_response(leitstelle::report::html(
             snap,
             d,
@@ -552,8 +562,13 @@ pub async fn list_reports(
         .await?
         .iter()
         .map(|r| {
-            json!({"id": r.id, "version": r.version, "from": r.snapshot.from, "to": r.snapshot.to,
-                "html": format!("/leitstelle/v1/reports/{}", r.id)})
+            let mut v = json!({"id": r.id, "version": r.version, "from": r.snapshot.from,
+                "to": r.snapshot.to, "html": format!("/leitstelle/v1/reports/{}", r.id),
+                "published": r.publication.is_some()});
+            if let (Some(p), Some(o)) = (&r.publication, v.as_object_mut()) {
+                o.insert("publication".into(), p.to_json());
+            }
+            v
         })
         .collect();
     Ok(Json(json!({"agenda": a.id, "reports": list})))
@@ -574,4 +589,65 @@ pub async fn stored_report(
     let (r, prev) = st.leitstelle.stored_report(&t, &id).await?;
     let d = leitstelle::report::diff(prev.as_ref().map(|x| &x.snapshot), &r.snapshot);
     rendered(&p, &r.snapshot, &d, &lang)
+}
+
+/// POST /leitstelle/v1/reports/{id}/publication: publishes a stored report as open data
+/// (optional body `{"license": IRI}` from the DCAT-AP.de list). 201 when it is published now,
+/// 200 when it already was (its date is kept).
+pub async fn publish(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    let license = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let v = body_json(&body)?;
+        let Some(o) = v.as_object() else {
+            return Err(ApiError::bad_data("the body must be a JSON object"));
+        };
+        if let Some(k) = o.keys().find(|k| k.as_str() != "license") {
+            return Err(ApiError::bad_data(format!(
+                "unknown member '{k}': the body may only name a license"
+            )));
+        }
+        match o.get("license") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(ApiError::bad_data("license must be an IRI (a string)")),
+        }
+    };
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    let (r, first) = st
+        .leitstelle
+        .publish(&t, &id, license.as_deref(), chrono::Utc::now())
+        .await?;
+    let base = st.config.public_base.trim_end_matches('/');
+    let mut body = json!({"id": r.id, "version": r.version,
+        "catalog": format!("{base}{}", ::opendata::CATALOG_PATH),
+        "html": format!("{base}{}", ::opendata::report_path(&t, &r.id, "html")),
+        "pdf": format!("{base}{}", ::opendata::report_path(&t, &r.id, "pdf"))});
+    if let (Some(p), Some(o)) = (&r.publication, body.as_object_mut()) {
+        o.insert("publication".into(), p.to_json());
+    }
+    let status = if first {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+/// DELETE /leitstelle/v1/reports/{id}/publication: withdraws the report from open data.
+pub async fn withdraw(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    broker::service::check_id(&id)?;
+    let t = tenant(&headers)?;
+    st.leitstelle.withdraw(&t, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

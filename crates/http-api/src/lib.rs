@@ -1,4 +1,5 @@
-//! The HTTP face of Quartier: the NGSI-LD API, health, OpenAPI and admin endpoints.
+//! The HTTP face of Quartier: the NGSI-LD API, the Leitstelle, open data, health, OpenAPI
+//! and admin endpoints.
 //!
 //! Only this crate produces HTTP responses. Handlers are thin: they extract tenant, context
 //! and parameters ([`extract`], [`params`]), call the [`broker::Broker`], and render
@@ -15,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod leitstelle;
 pub mod linked;
+pub mod opendata;
 pub mod params;
 pub mod respond;
 pub mod subscriptions;
@@ -51,6 +53,8 @@ pub struct HttpConfig {
     /// Most requests served at once; more are refused with 503 and `Retry-After` instead of
     /// queueing without bound (`/health` and `/metrics` are always served).
     pub max_in_flight: usize,
+    /// Metadata of the open data catalogue (`/opendata/v1/catalog`).
+    pub opendata: ::opendata::Settings,
 }
 
 impl Default for HttpConfig {
@@ -62,6 +66,7 @@ impl Default for HttpConfig {
             temporal_page_size: 5000,
             temporal_upsert_current: true,
             max_in_flight: 256,
+            opendata: ::opendata::Settings::default(),
         }
     }
 }
@@ -215,10 +220,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/leitstelle/v1/reports/{id}",
             get(leitstelle::stored_report),
+        )
+        .route(
+            "/leitstelle/v1/reports/{id}/publication",
+            post(leitstelle::publish).delete(leitstelle::withdraw),
+        );
+    let open = Router::new()
+        .route(::opendata::CATALOG_PATH, get(opendata::catalog))
+        .route("/opendata/v1/reports/{file}", get(opendata::default_report))
+        .route(
+            "/opendata/v1/reports/{tenant}/{file}",
+            get(opendata::report),
         );
     Router::new()
         .nest("/ngsi-ld/v1", v1)
         .merge(leit)
+        .merge(open)
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .route("/metrics", get(metrics))

@@ -12,7 +12,8 @@
 //! 5. [`synergy`] (expert score and platform evidence apart) and [`ranking`], then the
 //!    sustainability [`gate`];
 //!
-//! and the [`radar`] of parallel work and stalled plans. [`Leitstelle`] reads a tenant's
+//! and the [`radar`] of parallel work and stalled plans; indicators ([`indicator`], [`run`]),
+//! the progress [`report`] and its [`publish`]ing as open data. [`Leitstelle`] reads a tenant's
 //! portfolio through the broker. No HTTP, no SQL here.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
@@ -24,6 +25,7 @@ pub mod matrix;
 pub mod maturity;
 pub mod model;
 pub mod pdf;
+pub mod publish;
 pub mod radar;
 pub mod ranking;
 pub mod read;

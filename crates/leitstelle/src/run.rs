@@ -35,7 +35,7 @@ impl Platform {
         }
     }
 
-    fn scope(&self, tenant: &str) -> Scope {
+    pub(crate) fn scope(&self, tenant: &str) -> Scope {
         Scope {
             tenant: tenant.to_owned(),
             ctx: self.ctx.clone(),
@@ -144,7 +144,7 @@ pub fn outcome_json(ind: &Indicator, out: &Result<Evaluation, String>, now: Time
 }
 
 impl crate::Leitstelle {
-    fn platform(&self) -> Result<&Platform, BrokerError> {
+    pub(crate) fn platform(&self) -> Result<&Platform, BrokerError> {
         self.platform
             .as_deref()
             .ok_or_else(|| BrokerError::internal("indicators are not wired to platform data"))
@@ -297,9 +297,11 @@ pub struct StoredReport {
     pub version: u64,
     /// The facts.
     pub snapshot: crate::report::Snapshot,
+    /// When and under which licence it was published as open data, if it is.
+    pub publication: Option<crate::publish::Publication>,
 }
 
-fn stored(e: &broker::model::Entity) -> Option<(String, StoredReport)> {
+pub(crate) fn stored(e: &broker::model::Entity) -> Option<(String, StoredReport)> {
     let agenda = read::object(e, attr::AGENDA)?;
     let version = read::number(e, attr::REPORT_VERSION)? as u64;
     let snapshot = serde_json::from_value(read::value(e, attr::REPORT_SNAPSHOT)?.clone()).ok()?;
@@ -309,6 +311,7 @@ fn stored(e: &broker::model::Entity) -> Option<(String, StoredReport)> {
             id: e.id.clone(),
             version,
             snapshot,
+            publication: crate::publish::Publication::read(e),
         },
     ))
 }
@@ -409,6 +412,7 @@ impl crate::Leitstelle {
             id,
             version,
             snapshot: snap.clone(),
+            publication: None,
         })
     }
 

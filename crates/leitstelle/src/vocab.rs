@@ -96,6 +96,10 @@ pub mod attr {
     pub const REPORT_VERSION: &str = "https://w3id.org/quartier/leitstelle#reportVersion";
     /// `reportSnapshot` (the facts a progress report shows).
     pub const REPORT_SNAPSHOT: &str = "https://w3id.org/quartier/leitstelle#reportSnapshot";
+    /// `publishedAt` (when a ProgressReport was published as open data).
+    pub const PUBLISHED_AT: &str = "https://w3id.org/quartier/leitstelle#publishedAt";
+    /// `license` (the licence of a published ProgressReport: an IRI of the DCAT-AP.de list).
+    pub const LICENSE: &str = "https://w3id.org/quartier/leitstelle#license";
     /// `code`.
     pub const CODE: &str = "https://w3id.org/quartier/leitstelle#code";
     /// `regional`.

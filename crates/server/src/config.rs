@@ -65,6 +65,73 @@ pub struct FileConfig {
     /// How long history is kept: `[retention]` with `default`, `interval` and `[[retention.rule]]`
     /// entries. Absent: forever.
     pub retention: Option<RetentionFile>,
+    /// The open data catalogue's metadata: `[opendata]` and `[opendata.tenant.<name>]`.
+    pub opendata: Option<OpendataFile>,
+}
+
+/// `[opendata]`: what the DCAT-AP.de catalogue at `/opendata/v1/catalog` says about itself
+/// and its publishers. Everything has a default; a real installation sets at least
+/// `publisher`, `contact-email` and `district-key`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OpendataFile {
+    /// The catalogue's title, German (default "Offene Daten der Plattform Quartier").
+    pub title: Option<String>,
+    /// What it holds, German.
+    pub description: Option<String>,
+    /// Who runs it: the platform operator's name (default "Betreiber der Plattform Quartier").
+    pub publisher: Option<String>,
+    /// A functional mailbox for questions about the data (default none: the homepage is the
+    /// contact point). Never a person's address: it is published.
+    pub contact_email: Option<String>,
+    /// The catalogue's homepage (default the public base URL).
+    pub homepage: Option<String>,
+    /// The region's district key (Kreisschlüssel, 5 digits, e.g. `05774`): the catalogue's
+    /// spatial coverage, and that of tenants without a municipality key.
+    pub district_key: Option<String>,
+    /// Per tenant (a municipality): `[opendata.tenant.paderborn]`.
+    #[serde(default)]
+    pub tenant: std::collections::BTreeMap<String, OpendataTenantFile>,
+}
+
+/// `[opendata.tenant.<name>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OpendataTenantFile {
+    /// The municipality's name as publisher (default the tenant name).
+    pub publisher: Option<String>,
+    /// Its municipality key (Gemeindeschlüssel, 8 digits, e.g. `05774032`).
+    pub municipality_key: Option<String>,
+    /// Its contact mailbox (default the catalogue's).
+    pub contact_email: Option<String>,
+}
+
+impl OpendataFile {
+    fn resolve(self) -> anyhow::Result<opendata::Settings> {
+        let d = opendata::Settings::default();
+        let s = opendata::Settings {
+            title: self.title.unwrap_or(d.title),
+            description: self.description.unwrap_or(d.description),
+            publisher: self.publisher.unwrap_or(d.publisher),
+            contact_email: self.contact_email,
+            homepage: self.homepage,
+            district_key: self.district_key,
+            tenants: self
+                .tenant
+                .into_iter()
+                .map(|(name, t)| {
+                    let t = opendata::TenantSettings {
+                        publisher: t.publisher,
+                        municipality_key: t.municipality_key,
+                        contact_email: t.contact_email,
+                    };
+                    (name, t)
+                })
+                .collect(),
+        };
+        s.check().map_err(|e| anyhow::anyhow!("opendata: {e}"))?;
+        Ok(s)
+    }
 }
 
 /// `[retention]`: durations are ISO 8601 (`P90D`, `P2Y`, `PT12H`).
@@ -228,6 +295,7 @@ impl Config {
             "default-limit exceeds max-limit"
         );
         let port = listen.port();
+        let opendata = f.opendata.unwrap_or_default().resolve()?;
         let http = http_api::HttpConfig {
             max_body_bytes: f.max_body_bytes.unwrap_or(2 * 1024 * 1024),
             admin_reset: o.admin_reset || f.admin_reset.unwrap_or(false),
@@ -237,6 +305,7 @@ impl Config {
             temporal_page_size: f.temporal_page_size.unwrap_or(5000),
             temporal_upsert_current: f.temporal_upsert_current.unwrap_or(true),
             max_in_flight: f.max_in_flight.unwrap_or(256),
+            opendata,
         };
         let defaults = notify::NotifierConfig::default();
         let notifier = notify::NotifierConfig {

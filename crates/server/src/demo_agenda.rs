@@ -4,7 +4,8 @@
 //! indicator), projects deploying the seeded devices, milestones (reached, overdue, due),
 //! grants, synergy scores and citizen ideas. Everything is sample data (names say so in
 //! `dataProvenance`); dates are relative to the seeding day so that the radar and a report
-//! show something at once.
+//! show something at once. The last quarter's progress report is stored and published as
+//! open data.
 
 use std::sync::Arc;
 
@@ -318,5 +319,28 @@ pub async fn seed(
         .compute_agenda(TENANT, AGENDA, now)
         .await
         .map_err(|e| anyhow::anyhow!("demo indicators: {e:?}"))?;
-    Ok(count)
+    // The last quarter's report, stored and published, so the open data catalogue lists it.
+    let snap = leitstelle
+        .report_snapshot(TENANT, AGENDA, days(-90), today)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo report: {e:?}"))?;
+    let report = leitstelle
+        .store_report(TENANT, &snap)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo report: {e:?}"))?;
+    leitstelle
+        .publish(TENANT, &report.id, None, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo report publication: {e:?}"))?;
+    Ok(count + 1)
+}
+
+/// What the open data catalogue says about the demo region unless configured: Kreis
+/// Paderborn's district key and the city of Paderborn as the agenda's publisher.
+pub fn opendata_defaults(s: &mut opendata::Settings) {
+    s.district_key.get_or_insert_with(|| "05774".into());
+    let t = s.tenants.entry(TENANT.into()).or_default();
+    t.publisher
+        .get_or_insert_with(|| "Stadt Paderborn (Demo)".into());
+    t.municipality_key.get_or_insert_with(|| "05774032".into());
 }

@@ -52,6 +52,9 @@ impl Application {
             // Listening on port 0 (tests): hand out the port actually bound.
             http.public_base = format!("http://localhost:{}", addr.port());
         }
+        if config.demo {
+            demo_agenda::opendata_defaults(&mut http.opendata);
+        }
         let shipped = [(
             http_api::leitstelle::context_url(&http.public_base),
             serde_json::from_str(leitstelle::vocab::CONTEXT)

@@ -17,6 +17,12 @@ pub fn shared_data() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
 }
 
+/// The shared tools folder (`../shared/tools` beside the repository), e.g. the DCAT-AP.de
+/// validator.
+pub fn shared_tools() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools")
+}
+
 /// A running application.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`.

@@ -278,9 +278,10 @@ async fn quartier_report_writes_the_demo_agendas_report() {
         to: None,
         store: true,
     };
+    // The demo stored and published version 1; this is the next one.
     let said = quartier::report::run(&args).await.unwrap();
     assert!(
-        said.contains("/leitstelle/v1/reports/urn:ngsi-ld:ProgressReport:paderborn-2030:1"),
+        said.contains("/leitstelle/v1/reports/urn:ngsi-ld:ProgressReport:paderborn-2030:2"),
         "{said}"
     );
     let html = std::fs::read_to_string(&out).unwrap();
@@ -302,7 +303,7 @@ async fn quartier_report_writes_the_demo_agendas_report() {
     .await
     .unwrap();
     assert!(
-        second.contains("ProgressReport:paderborn-2030:2"),
+        second.contains("ProgressReport:paderborn-2030:3"),
         "{second}"
     );
     let html = std::fs::read_to_string(&out).unwrap();
@@ -311,4 +312,33 @@ async fn quartier_report_writes_the_demo_agendas_report() {
         html.contains("<h3>New projects</h3><p class=\"none\">none</p>"),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn the_demo_publishes_its_agendas_report() {
+    let app = spawn_with(|f| f.demo = Some(true)).await;
+    let r = app
+        .client
+        .get(format!("{}/opendata/v1/catalog", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let ttl = r.text().await.unwrap();
+    assert_eq!(ttl.matches("a dcat:Dataset").count(), 1, "{ttl}");
+    for want in [
+        "dct:title \"Fortschrittsbericht Digitale Agenda Paderborn 2030 (1)\"@de",
+        "foaf:name \"Stadt Paderborn (Demo)\"@de",
+        "dct:spatial <http://dcat-ap.de/def/politicalGeocoding/municipalityKey/05774032>",
+        "dct:spatial <http://dcat-ap.de/def/politicalGeocoding/districtKey/05774>",
+    ] {
+        assert!(ttl.contains(want), "missing {want} in {ttl}");
+    }
+    let (status, _, _) = get(
+        &app,
+        "",
+        "/opendata/v1/reports/paderborn/urn:ngsi-ld:ProgressReport:paderborn-2030:1.pdf",
+    )
+    .await;
+    assert_eq!(status, 200);
 }

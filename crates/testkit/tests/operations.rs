@@ -31,6 +31,8 @@ async fn every_documented_operation_is_served() {
             .replace("{id}", "urn:ngsi-ld:T:1")
             .replace("{attr}", "a")
             .replace("{ty}", "T")
+            .replace("{tenant}", "t")
+            .replace("{format}", "html")
             .replace("{op}", "query")
             .replace("{instance}", "urn:ngsi-ld:AttributeInstance:1");
         for method in ops.as_object().unwrap().keys() {
