@@ -35,7 +35,7 @@ pub struct Opts {
     pub days: usize,
     /// Aggregation queries to time.
     pub agg_queries: usize,
-    /// Entities of the memory shape (250,000; the 1,000,000 figure is projected below 1 M).
+    /// Entities of the memory shape (1,000,000; below 1 M the 1 M figure is projected).
     pub memory_entities: usize,
     /// Changes per second of the notification shape (5,000).
     pub change_rate: f64,
@@ -59,7 +59,7 @@ impl Opts {
             sensors: s(100.0, 2),
             days: if scale >= 0.1 { 30 } else { 2 },
             agg_queries: if scale >= 0.1 { 20 } else { 3 },
-            memory_entities: s(250_000.0, 1_000),
+            memory_entities: s(1_000_000.0, 1_000),
             change_rate: 5_000.0 * scale.clamp(0.02, 1.0),
             trials: if scale >= 0.1 { 3 } else { 1 },
             overload_connections: s(3_000.0, 100),

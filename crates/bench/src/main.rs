@@ -45,7 +45,7 @@ struct Cli {
     /// Connections of the overload scenario [default: 3000].
     #[arg(long, global = true)]
     overload_connections: Option<usize>,
-    /// Entities of the memory shape [default: 250,000 × scale; below 1 M the 1 M figure is
+    /// Entities of the memory shape [default: 1,000,000 × scale; below 1 M the 1 M figure is
     /// projected from bytes per entity].
     #[arg(long, global = true)]
     memory_entities: Option<usize>,
