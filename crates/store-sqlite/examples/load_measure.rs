@@ -22,8 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).ok_or("usage: load_measure DB")?;
     let before = rss_mib();
     let began = Instant::now();
-    let store =
-        store_sqlite::SqliteStore::open(path.as_ref(), store_sqlite::Durability::Full)?;
+    let store = store_sqlite::SqliteStore::open(path.as_ref(), store_sqlite::Durability::Full)?;
     println!(
         "loaded in {:.2} s; RSS {} MiB before, {} MiB after",
         began.elapsed().as_secs_f64(),
