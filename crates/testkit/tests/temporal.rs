@@ -463,9 +463,12 @@ async fn retention_removes_old_history_per_tenant_and_type() {
                 .collect::<Vec<f64>>()
         }
     };
-    // Wait for a pass after the writes (one runs every second).
+    // Wait for a pass after the writes (one runs every second) to have reached both tenants:
+    // a pass goes entity by entity, so one tenant can be done while the other is not yet.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while values("paderborn", "AirQualityObserved").await.len() != 2 {
+    while values("paderborn", "AirQualityObserved").await.len() != 2
+        || values("delbrueck", "AirQualityObserved").await.len() != 3
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "retention did not run"
