@@ -22,19 +22,26 @@ pub enum Accept {
     GeoJson,
 }
 
-/// Picks the best supported media type from an Accept header (q-values honoured).
-pub fn negotiate(headers: &HeaderMap, geo_allowed: bool) -> ApiResult<Accept> {
-    let Some(raw) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Ok(Accept::Json);
-    };
-    let mut best: Option<(f32, Accept)> = None;
-    for item in raw.split(',') {
+/// The media ranges of an Accept header, lower-cased, with their q-values (1 when absent).
+pub fn accept_ranges(raw: &str) -> impl Iterator<Item = (String, f32)> + '_ {
+    raw.split(',').map(|item| {
         let mut parts = item.split(';');
         let mt = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = parts
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.parse::<f32>().ok())
             .unwrap_or(1.0);
+        (mt, q)
+    })
+}
+
+/// Picks the best supported media type from an Accept header (q-values honoured).
+pub fn negotiate(headers: &HeaderMap, geo_allowed: bool) -> ApiResult<Accept> {
+    let Some(raw) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Accept::Json);
+    };
+    let mut best: Option<(f32, Accept)> = None;
+    for (mt, q) in accept_ranges(raw) {
         let found = match mt.as_str() {
             media::JSON | "*/*" | "application/*" => Some(Accept::Json),
             media::JSON_LD => Some(Accept::JsonLd),

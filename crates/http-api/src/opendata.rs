@@ -26,13 +26,7 @@ fn syntax(headers: &HeaderMap) -> ApiResult<Syntax> {
         return Ok(Syntax::Turtle);
     };
     let mut best: Option<(f32, u8, Syntax)> = None;
-    for item in raw.split(',') {
-        let mut parts = item.split(';');
-        let mt = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
+    for (mt, q) in crate::extract::accept_ranges(raw) {
         let found = match mt.as_str() {
             "text/turtle" => Some((2, Syntax::Turtle)),
             "application/ld+json" | "application/json" => Some((2, Syntax::JsonLd)),

@@ -424,13 +424,7 @@ impl Doc {
     fn chart(&mut self, x0: f64, y0: f64, k: &KpiRow) {
         let (w, h) = (CHART_W, CHART_H);
         let _ = writeln!(self.ops, "q 0.85 G {x0:.1} {y0:.1} {w} {h} re S");
-        let mut ys: Vec<f64> = k.history.iter().map(|p| p.1).collect();
-        ys.extend(k.baseline);
-        ys.extend(k.target);
-        let (lo, hi) = ys
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(*y), b.max(*y)));
-        let span = if hi > lo { hi - lo } else { 1.0 };
+        let (lo, span) = k.chart_range();
         let y = |v: f64| y0 + 8.0 + (v - lo) / span * (h - 16.0);
         let n = k.history.len().max(2) as f64 - 1.0;
         let x = |i: usize| x0 + 8.0 + i as f64 / n * (w - 16.0);

@@ -41,6 +41,21 @@ pub struct KpiRow {
     pub history: Vec<(String, f64)>,
 }
 
+impl KpiRow {
+    /// The lowest value a trend chart shows and the span up to the highest: history,
+    /// baseline and target together (a span of 1 when they are all equal).
+    pub(crate) fn chart_range(&self) -> (f64, f64) {
+        let (lo, hi) = self
+            .history
+            .iter()
+            .map(|p| p.1)
+            .chain(self.baseline)
+            .chain(self.target)
+            .fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+        (lo, if hi > lo { hi - lo } else { 1.0 })
+    }
+}
+
 /// One milestone in a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MilestoneRow {
@@ -436,13 +451,7 @@ fn status_color(s: &str) -> &'static str {
 /// A trend chart: the values, the baseline and the target as dashed lines.
 fn trend_svg(k: &KpiRow) -> String {
     let (w, h, pad) = (320.0, 120.0, 10.0);
-    let mut ys: Vec<f64> = k.history.iter().map(|x| x.1).collect();
-    ys.extend(k.baseline);
-    ys.extend(k.target);
-    let (lo, hi) = ys
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(*y), b.max(*y)));
-    let span = if hi > lo { hi - lo } else { 1.0 };
+    let (lo, span) = k.chart_range();
     let y = |v: f64| h - pad - (v - lo) / span * (h - 2.0 * pad);
     let n = k.history.len().max(2) as f64 - 1.0;
     let x = |i: usize| pad + i as f64 / n * (w - 2.0 * pad);

@@ -364,13 +364,7 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
                         s
                     }
                 };
-                // What `typed_value` reads as a number fixes the shift.
-                if !shift_known
-                    && matches!(
-                        i.attribute.value,
-                        Value::Bool(_) | Value::Number(_) | Value::Array(_)
-                    )
-                {
+                if !shift_known && has_number(&i.attribute.value) {
                     sids.insert(key, (sid, true));
                 }
                 // One instance per series and observation time: a second observation at the
@@ -675,6 +669,11 @@ fn insert_instance(
     }
     // Only observed instances that are not deletion records take part in rollups.
     Ok((observed.is_some() && deleted.is_none()).then_some(ts))
+}
+
+/// Whether [`typed_value`] gives `v` a number (without building it).
+fn has_number(v: &Value) -> bool {
+    matches!(v, Value::Bool(_) | Value::Number(_) | Value::Array(_))
 }
 
 /// What aggregation works on (`num`) and what min/max/distinctCount compare as text (`txt`).
