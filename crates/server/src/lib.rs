@@ -68,6 +68,8 @@ impl Application {
         );
         let contexts = ContextRegistry::new(Arc::new(loader), &config.core_context);
         let clock: Arc<dyn broker::Clock> = Arc::new(SystemClock);
+        // History is recorded by the store, in the same commit as each entity change.
+        let store = store.with_history(clock.clone());
         let outcomes = Arc::new(deliver::Outcomes::default());
         let notifier = notify::Notifier::new(config.notifier.clone(), outcomes.clone());
         let subscriptions = Arc::new(
@@ -111,8 +113,6 @@ impl Application {
                 }
             });
         }
-        let recorder =
-            broker::temporal::record::Recorder::new(Arc::new(store.clone()), clock.clone());
         if let Some((_, doc)) =
             broker::store::DocumentStore::documents(&store, http_api::contexts::HOSTED.0)
                 .into_iter()
@@ -124,9 +124,7 @@ impl Application {
                 .context("restoring the hosted contexts")?;
         }
         let documents: Arc<dyn broker::store::DocumentStore> = Arc::new(store.clone());
-        // History first (durable), then notifications.
         let broker = Broker::new(Arc::new(store), clock.clone(), config.limits.clone())
-            .with_listener(Arc::new(recorder))
             .with_listener(subscriptions.clone())
             .with_guard(Arc::new(leitstelle::validate::Guard));
         let core = contexts.active(None).await.context("the core context")?;

@@ -88,11 +88,19 @@ pub struct SqliteStore {
     /// Whether aggregations may use the hourly rollups (always, except to measure or test
     /// the scan they replace).
     rollups: Arc<std::sync::atomic::AtomicBool>,
+    /// Set by [`SqliteStore::with_history`]: the clock that dates history records.
+    history: Option<Arc<dyn broker::Clock>>,
 }
 
 impl SqliteStore {
     /// Opens (or creates) the database at `path`, migrates it and loads every entity.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        Self::open_with(path, durability, writer::WAL_LIMIT)
+    }
+
+    /// [`SqliteStore::open`] with the WAL frames above which the writer finishes a
+    /// checkpoint itself.
+    fn open_with(path: &Path, durability: Durability, wal_limit: i64) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).map_err(store_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(store_err)?;
@@ -119,14 +127,25 @@ impl SqliteStore {
         let mem = memory.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer::run(conn, mem, rx))
+            .spawn(move || writer::run(conn, wal_limit, mem, rx))
             .map_err(store_err)?;
         Ok(Self {
             memory,
             jobs: tx,
             readers: Arc::new(temporal::Readers::new(path)),
             rollups: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            history: None,
         })
+    }
+
+    /// Records the history of every entity change (as
+    /// `broker::temporal::record::history_of` says) in the same commit as the change itself,
+    /// instead of through a `Recorder` listener: a write costs one commit, and no crash can
+    /// keep a change while losing its history. `clock` dates deletions.
+    #[must_use]
+    pub fn with_history(mut self, clock: Arc<dyn broker::Clock>) -> Self {
+        self.history = Some(clock);
+        self
     }
 
     /// Lets aggregations use the hourly rollups (the default) or makes them scan every
@@ -151,6 +170,8 @@ impl SqliteStore {
 
 /// How often the checkpointer copies committed WAL frames into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// How soon the checkpointer runs again after a checkpoint that had frames to copy.
+const CHECKPOINT_BUSY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Starts the thread that checkpoints the WAL (passively: it never blocks the writer or a
 /// reader) until the store is gone.
@@ -167,12 +188,24 @@ fn checkpointer(
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
+            // Frames copied by the last checkpoint; while writes keep coming it runs again
+            // soon, so that little is left when the writer finishes one (see `writer::Wal`).
+            let (mut copied, mut last) = (0, 0);
             while alive.strong_count() > 0 {
-                std::thread::sleep(CHECKPOINT_EVERY);
-                if let Err(e) =
-                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
-                {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                std::thread::sleep(if copied > 0 {
+                    CHECKPOINT_BUSY
+                } else {
+                    CHECKPOINT_EVERY
+                });
+                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2)) {
+                    Ok(n) => {
+                        copied = if n > 0 && n != last { n } else { 0 };
+                        last = n;
+                    }
+                    Err(e) => {
+                        copied = 0;
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                    }
                 }
             }
         })
@@ -308,10 +341,12 @@ impl EntityStore for SqliteStore {
         changes: Vec<Change>,
     ) -> Result<Vec<Result<Applied, BrokerError>>, StoreError> {
         let tenant = tenant.to_owned();
+        let history = self.history.as_ref().map(|c| c.now());
         match self
             .submit(|reply| Job::Apply {
                 tenant,
                 changes,
+                history,
                 reply,
             })
             .await?
@@ -367,6 +402,55 @@ mod tests {
         let store = SqliteStore::open(&path, Durability::Full).unwrap();
         assert!(store.tenant_exists("city").await.unwrap());
         assert_eq!(store.get("city", &e.id).await.unwrap().as_deref(), Some(&e));
+    }
+
+    /// Under writes that never pause, the background checkpointer never catches up with the
+    /// last commit, so without the writer's own checkpoint the WAL would grow without end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_under_continuous_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // 64 frames (256 KiB) instead of 64 MiB, so that a short test crosses it many times.
+        let store = SqliteStore::open_with(&path, Durability::Full, 64).unwrap();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let doc = "x".repeat(2000);
+        let mut largest = 0;
+        for round in 0..150 {
+            let writers: Vec<_> = (0..8)
+                .map(|w| {
+                    let (store, doc) = (store.clone(), doc.clone());
+                    tokio::spawn(async move {
+                        let changes = (0..20)
+                            .map(|i| {
+                                let mut e = entity(&format!("urn:ngsi-ld:T:{w}-{i}"));
+                                e.types.push(format!("{doc}{round}"));
+                                Change::new(e.id.clone(), move |_| Ok(Some(e)))
+                            })
+                            .collect();
+                        store.apply("city", changes).await.unwrap();
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.await.unwrap();
+            }
+            largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        }
+        // 150 rounds wrote far more than 16 MiB of frames; the WAL holds a few limits' worth.
+        assert!(largest < 16 << 20, "the WAL grew to {largest} bytes");
+        assert!(largest > 0);
+    }
+
+    fn entity(id: &str) -> Entity {
+        Entity {
+            id: id.into(),
+            types: vec![],
+            scopes: vec![],
+            created_at: chrono_now(),
+            modified_at: chrono_now(),
+            attrs: Default::default(),
+        }
     }
 
     fn chrono_now() -> broker::model::Timestamp {

@@ -257,24 +257,82 @@ pub(crate) fn apply(
     tx: &Transaction<'_>,
     tenant: &str,
     op: Op,
+    series: &mut SeriesCache,
 ) -> Result<Result<u64, StoreError>, StoreError> {
     tx.execute_batch("SAVEPOINT temporal_job")
         .map_err(sql_err)?;
-    let r = run_op(tx, tenant, op);
+    let r = run_op(tx, tenant, op, series);
     if r.is_ok() {
         tx.execute_batch("RELEASE temporal_job").map_err(sql_err)?;
     } else {
+        // Series created inside the rolled back job are gone again.
+        series.clear();
         tx.execute_batch("ROLLBACK TO temporal_job; RELEASE temporal_job")
             .map_err(sql_err)?;
     }
     Ok(r)
 }
 
-fn run_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<u64, StoreError> {
-    if let Op::Expire { entity_id, before } = op {
-        return expire(tx, tenant, &entity_id, before);
+fn run_op(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    op: Op,
+    series: &mut SeriesCache,
+) -> Result<u64, StoreError> {
+    match op {
+        Op::Record {
+            entities,
+            instances,
+        } => record(tx, tenant, &entities, &instances, series).map(|()| 1),
+        Op::Expire { entity_id, before } => {
+            // Retention may forget whole series.
+            series.clear();
+            expire(tx, tenant, &entity_id, before)
+        }
+        op => {
+            if !matches!(op, Op::DeleteInstance { .. } | Op::ModifyInstance { .. }) {
+                series.clear();
+            }
+            run_flag_op(tx, tenant, op).map(u64::from)
+        }
     }
-    run_flag_op(tx, tenant, op).map(u64::from)
+}
+
+/// The writer's memory of series ids, so that recording into a known series needs no
+/// lookup: (tenant, entity, attribute, datasetId) → (sid, whether its stddev shift is
+/// fixed). Bounded (emptied when full); emptied whenever series may have been deleted or a
+/// transaction that created some was rolled back.
+#[derive(Default)]
+pub(crate) struct SeriesCache {
+    known: HashMap<String, (i64, bool)>,
+}
+
+/// Most series the cache remembers (about 150 bytes each).
+const SERIES_CACHE: usize = 65_536;
+
+impl SeriesCache {
+    fn key(tenant: &str, entity: &str, attr: &str, ds: &str) -> String {
+        let mut k = String::with_capacity(tenant.len() + entity.len() + attr.len() + ds.len() + 3);
+        for (i, part) in [tenant, entity, attr, ds].into_iter().enumerate() {
+            if i > 0 {
+                k.push('\n');
+            }
+            k.push_str(part);
+        }
+        k
+    }
+
+    fn put(&mut self, key: String, v: (i64, bool)) {
+        if self.known.len() >= SERIES_CACHE && !self.known.contains_key(&key) {
+            self.known.clear();
+        }
+        self.known.insert(key, v);
+    }
+
+    /// Forgets everything (after a rollback or a deletion of history).
+    pub(crate) fn clear(&mut self) {
+        self.known.clear();
+    }
 }
 
 /// Retention for one entity: instances before `before` go, rollups of hours wholly before it
@@ -332,89 +390,7 @@ fn expire(
 
 fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, StoreError> {
     match op {
-        Op::Record {
-            entities,
-            instances,
-        } => {
-            // Entities new to history have no series yet: theirs are created without a lookup.
-            let mut fresh = std::collections::HashSet::new();
-            for e in &entities {
-                if record_entity(tx, tenant, e)? {
-                    fresh.insert(e.id.as_str());
-                }
-            }
-            // Series of this job: id, and whether its shift is fixed.
-            let mut sids: HashMap<(String, String, String), (i64, bool)> = HashMap::new();
-            let mut dirty = std::collections::BTreeSet::new();
-            for i in &instances {
-                let ds = i.attribute.dataset_id.clone().unwrap_or_default();
-                let key = (i.entity_id.clone(), i.attr.clone(), ds);
-                let (sid, shift_known) = match sids.get(&key) {
-                    Some(s) => *s,
-                    None => {
-                        let s = if fresh.contains(key.0.as_str())
-                            && let Ok(sid) = new_series(tx, tenant, &key.0, &key.1, &key.2)
-                        {
-                            (sid, false)
-                        } else {
-                            // Also where a series outlived its entity's record (not expected).
-                            series_id(tx, tenant, &key.0, &key.1, &key.2)?
-                        };
-                        sids.insert(key.clone(), s);
-                        s
-                    }
-                };
-                if !shift_known && has_number(&i.attribute.value) {
-                    sids.insert(key, (sid, true));
-                }
-                // One instance per series and observation time: a second observation at the
-                // same time (a retry, a correction, a re-import) replaces the first and keeps
-                // its instanceId and createdAt.
-                let same = match (
-                    i.deleted_at,
-                    i.attribute.observed_at.as_deref().and_then(parse_time),
-                ) {
-                    (None, Some(at)) => tx
-                        .prepare_cached(
-                            "SELECT instance_id, created FROM attr_instances \
-                             WHERE sid = ?1 AND ts = ?2 AND observed IS NOT NULL AND deleted IS NULL LIMIT 1",
-                        )
-                        .and_then(|mut s| {
-                            s.query_row(params![sid, micros(at)], |r| {
-                                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                            })
-                            .optional()
-                        })
-                        .map_err(sql_err)?,
-                    _ => None,
-                };
-                let inserted = match same {
-                    Some((old_id, created)) => {
-                        tx.prepare_cached("DELETE FROM attr_instances WHERE instance_id = ?1")
-                            .and_then(|mut s| s.execute(params![old_id]))
-                            .map_err(sql_err)?;
-                        let mut a = i.attribute.clone();
-                        a.created_at = from_micros(created)?;
-                        insert_instance(tx, sid, &old_id, &a, None, shift_known)?
-                    }
-                    None => insert_instance(
-                        tx,
-                        sid,
-                        &i.instance_id,
-                        &i.attribute,
-                        i.deleted_at,
-                        shift_known,
-                    )?,
-                };
-                if let Some(ts) = inserted {
-                    dirty.insert((sid, hour_of(ts)));
-                }
-            }
-            for (sid, hour) in dirty {
-                refresh_rollup(tx, sid, hour)?;
-            }
-            Ok(true)
-        }
+        Op::Record { .. } => Ok(false),
         Op::DeleteEntity { entity_id } => {
             let mut any = tx
                 .execute(
@@ -545,15 +521,109 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
     }
 }
 
+/// Records entity lifecycles and instances (see [`Op::Record`]) inside `tx`.
+pub(crate) fn record(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    entities: &[EntityRecord],
+    instances: &[Instance],
+    series: &mut SeriesCache,
+) -> Result<(), StoreError> {
+    // Entities new to history have no series yet: theirs are created without a lookup.
+    let mut fresh = std::collections::HashSet::new();
+    for e in entities {
+        if record_entity(tx, tenant, e)? {
+            fresh.insert(e.id.as_str());
+        }
+    }
+    let mut dirty = std::collections::BTreeSet::new();
+    for i in instances {
+        let ds = i.attribute.dataset_id.as_deref().unwrap_or_default();
+        let key = SeriesCache::key(tenant, &i.entity_id, &i.attr, ds);
+        let number = has_number(&i.attribute.value);
+        let (sid, shift_known) = match series.known.get(&key) {
+            Some(s) => *s,
+            None => {
+                // A new series takes its first number as its stddev shift right away.
+                let first = if number {
+                    typed_value(&i.attribute.value).0
+                } else {
+                    None
+                };
+                let s = if fresh.contains(i.entity_id.as_str())
+                    && let Ok(sid) = new_series(tx, tenant, &i.entity_id, &i.attr, ds, first)
+                {
+                    (sid, first.is_some())
+                } else {
+                    // Also where a series outlived its entity's record (not expected).
+                    series_id(tx, tenant, &i.entity_id, &i.attr, ds)?
+                };
+                series.put(key.clone(), s);
+                s
+            }
+        };
+        if !shift_known && number {
+            series.put(key, (sid, true));
+        }
+        // One instance per series and observation time: a second observation at the
+        // same time (a retry, a correction, a re-import) replaces the first and keeps
+        // its instanceId and createdAt.
+        let same = match (
+            i.deleted_at,
+            i.attribute.observed_at.as_deref().and_then(parse_time),
+        ) {
+            (None, Some(at)) => tx
+                .prepare_cached(
+                    "SELECT instance_id, created FROM attr_instances \
+                     WHERE sid = ?1 AND ts = ?2 AND observed IS NOT NULL AND deleted IS NULL LIMIT 1",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![sid, micros(at)], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .optional()
+                })
+                .map_err(sql_err)?,
+            _ => None,
+        };
+        let inserted = match same {
+            Some((old_id, created)) => {
+                tx.prepare_cached("DELETE FROM attr_instances WHERE instance_id = ?1")
+                    .and_then(|mut s| s.execute(params![old_id]))
+                    .map_err(sql_err)?;
+                let mut a = i.attribute.clone();
+                a.created_at = from_micros(created)?;
+                insert_instance(tx, sid, &old_id, &a, None, shift_known)?
+            }
+            None => insert_instance(
+                tx,
+                sid,
+                &i.instance_id,
+                &i.attribute,
+                i.deleted_at,
+                shift_known,
+            )?,
+        };
+        if let Some(ts) = inserted {
+            dirty.insert((sid, hour_of(ts)));
+        }
+    }
+    for (sid, hour) in dirty {
+        refresh_rollup(tx, sid, hour)?;
+    }
+    Ok(())
+}
+
 /// Records an entity's lifecycle; true when it is new to history.
 fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result<bool, StoreError> {
     let old: Option<(String, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT types, created FROM temporal_entities WHERE tenant = ?1 AND id = ?2",
-            params![tenant, e.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .optional()
+        .and_then(|mut s| {
+            s.query_row(params![tenant, e.id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(sql_err)?;
     let fresh = old.is_none();
     let (mut types, created) = match old {
@@ -565,6 +635,22 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
         }
         None => (Vec::new(), micros(e.created_at)),
     };
+    if !fresh && e.types.iter().all(|t| types.contains(t)) {
+        // The usual case, an update: only the times change.
+        tx.prepare_cached(
+            "UPDATE temporal_entities SET modified = ?3, deleted = ?4 WHERE tenant = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                tenant,
+                e.id,
+                micros(e.modified_at),
+                e.deleted_at.map(micros)
+            ])
+        })
+        .map_err(sql_err)?;
+        return Ok(false);
+    }
     for t in &e.types {
         if !types.contains(t) {
             types.push(t.clone());
@@ -617,22 +703,24 @@ fn series_id(
         .map_err(sql_err)?;
     match found {
         Some(found) => Ok(found),
-        None => Ok((new_series(tx, tenant, entity, attr, ds)?, false)),
+        None => Ok((new_series(tx, tenant, entity, attr, ds, None)?, false)),
     }
 }
 
-/// Creates the series of (entity, attribute, datasetId), known not to exist.
+/// Creates the series of (entity, attribute, datasetId), known not to exist, with its
+/// stddev shift if its first number is known.
 fn new_series(
     tx: &Transaction<'_>,
     tenant: &str,
     entity: &str,
     attr: &str,
     ds: &str,
+    shift: Option<f64>,
 ) -> Result<i64, StoreError> {
     tx.prepare_cached(
-        "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO temporal_series (tenant, entity_id, attr, dataset_id, shift) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
-    .and_then(|mut s| s.execute(params![tenant, entity, attr, ds]))
+    .and_then(|mut s| s.execute(params![tenant, entity, attr, ds, shift]))
     .map_err(sql_err)?;
     Ok(tx.last_insert_rowid())
 }

@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use broker::error::BrokerError;
-use broker::model::Entity;
+use broker::model::{Entity, Timestamp};
 use broker::store::{Applied, Change, StoreError};
 use rusqlite::{Connection, params};
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +27,8 @@ pub(crate) enum Job {
     Apply {
         tenant: String,
         changes: Vec<Change>,
+        /// Record the history of the applied changes in the same commit, as of this time.
+        history: Option<Timestamp>,
         reply: oneshot::Sender<Reply>,
     },
     Reset {
@@ -49,8 +51,58 @@ pub(crate) enum Job {
 
 type Key = (String, String);
 
+/// Frames in the WAL above which the writer finishes a checkpoint itself (64 MiB of 4 KiB
+/// pages; see [`Wal`]).
+pub(crate) const WAL_LIMIT: i64 = 16_384;
+
+/// Keeps the WAL bounded. The checkpointer thread copies committed frames into the database
+/// file in the background, but under continuous writes it never catches up with the last
+/// commit, and SQLite starts the WAL over only after a checkpoint that did. So once the WAL
+/// holds more than its limit ([`WAL_LIMIT`] frames), the writer, between two commits, checkpoints the
+/// few frames the background has not copied yet; its next commit then writes the WAL from
+/// its start.
+struct Wal {
+    /// Frames in the WAL after the last commit (SQLite's WAL hook sets it).
+    frames: Arc<std::sync::atomic::AtomicI64>,
+    /// [`WAL_LIMIT`], or less in tests.
+    limit: i64,
+}
+
+impl Wal {
+    fn watch(conn: &mut Connection, limit: i64) -> Self {
+        let frames = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let seen = frames.clone();
+        let hooked = conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, n: i32| {
+            seen.store(i64::from(n), std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }));
+        if let Err(e) = hooked {
+            tracing::warn!(error = %e, "cannot watch the WAL; it is checkpointed in the background only");
+        }
+        Self { frames, limit }
+    }
+
+    fn after_commit(&mut self, conn: &Connection) {
+        if self.frames.load(std::sync::atomic::Ordering::Relaxed) <= self.limit {
+            return;
+        }
+        self.frames.store(0, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
+        {
+            tracing::warn!(error = %e, "WAL checkpoint by the writer failed");
+        }
+    }
+}
+
 /// Runs until every sender is gone.
-pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Receiver<Job>) {
+pub(crate) fn run(
+    mut conn: Connection,
+    wal_limit: i64,
+    memory: Arc<Memory>,
+    mut rx: mpsc::Receiver<Job>,
+) {
+    let mut series = temporal::SeriesCache::default();
+    let mut wal = Wal::watch(&mut conn, wal_limit);
     while let Some(first) = rx.blocking_recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -67,16 +119,19 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
                 Job::Apply {
                     tenant,
                     changes,
+                    history,
                     reply,
-                } => applies.push((tenant, changes, reply)),
+                } => applies.push((tenant, changes, history, reply)),
                 Job::Temporal { tenant, op, reply } => history.push((tenant, op, reply)),
                 Job::Reset { reply } => {
                     commit_group(
                         &mut conn,
                         &memory,
+                        &mut series,
                         std::mem::take(&mut applies),
                         std::mem::take(&mut history),
                     );
+                    series.clear();
                     let r = reset(&mut conn, &memory);
                     let _ = reply.send(Reply::Done(r));
                 }
@@ -91,7 +146,8 @@ pub(crate) fn run(mut conn: Connection, memory: Arc<Memory>, mut rx: mpsc::Recei
                 }
             }
         }
-        commit_group(&mut conn, &memory, applies, history);
+        commit_group(&mut conn, &memory, &mut series, applies, history);
+        wal.after_commit(&conn);
     }
     tracing::debug!("sqlite writer stopped");
 }
@@ -146,12 +202,18 @@ fn meta(
     Ok(())
 }
 
-type Pending = (String, Vec<Change>, oneshot::Sender<Reply>);
+type Pending = (
+    String,
+    Vec<Change>,
+    Option<Timestamp>,
+    oneshot::Sender<Reply>,
+);
 type PendingHistory = (String, temporal::Op, oneshot::Sender<Reply>);
 
 fn commit_group(
     conn: &mut Connection,
     memory: &Memory,
+    series: &mut temporal::SeriesCache,
     group: Vec<Pending>,
     history: Vec<PendingHistory>,
 ) {
@@ -178,7 +240,7 @@ fn commit_group(
             let mut delete = tx
                 .prepare_cached("DELETE FROM entities WHERE tenant = ?1 AND id = ?2")
                 .map_err(err)?;
-            for (tenant, changes, reply) in group {
+            for (tenant, changes, history, reply) in group {
                 let mut results = Vec::with_capacity(changes.len());
                 for change in changes {
                     let key = (tenant.clone(), change.id.clone());
@@ -219,6 +281,16 @@ fn commit_group(
                         Err(e) => results.push(Err(e)),
                     }
                 }
+                if let Some(now) = history {
+                    // History in the same commit: no acknowledged change without its record.
+                    let (entities, instances) = broker::temporal::record::history_of(
+                        results.iter().filter_map(|r| r.as_ref().ok()),
+                        now,
+                    );
+                    if !entities.is_empty() || !instances.is_empty() {
+                        temporal::record(&tx, &tenant, &entities, &instances, series)?;
+                    }
+                }
                 let any_ok = results.iter().any(Result::is_ok);
                 if any_ok && !memory.tenant_exists(&tenant) && !new_tenants.contains(&tenant) {
                     tx.execute(
@@ -234,7 +306,7 @@ fn commit_group(
         }
         // History jobs, in their order; each in a savepoint so that one failing job fails alone.
         for (tenant, op) in history {
-            history_outcomes.push(temporal::apply(&tx, &tenant, op)?);
+            history_outcomes.push(temporal::apply(&tx, &tenant, op, series)?);
         }
         tx.commit().map_err(err)
     })();
@@ -260,6 +332,8 @@ fn commit_group(
             }
         }
         Err(e) => {
+            // Series created in the failed transaction do not exist.
+            series.clear();
             tracing::error!(error = %e, "commit failed; the whole group is rejected");
             for reply in replies {
                 let _ = reply.send(Reply::Applied(Err(e.clone())));

@@ -1119,3 +1119,107 @@ async fn a_file_from_before_rollups_gets_them_when_opened() {
     close(num(&ds2[0], AggrMethod::Sum), 200.0);
     close(num(&ds2[1], AggrMethod::Sum), 7.0);
 }
+
+/// A clock that stands still.
+struct At(Timestamp);
+
+impl broker::Clock for At {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+fn current(id: &str, speed: f64, fuel: Option<f64>, at: &str) -> broker::model::Entity {
+    let mut attrs = BTreeMap::new();
+    attrs.insert(SPEED.to_owned(), vec![attr(json!(speed), None, None, at)]);
+    if let Some(f) = fuel {
+        attrs.insert(FUEL.to_owned(), vec![attr(json!(f), None, None, at)]);
+    }
+    broker::model::Entity {
+        id: id.to_owned(),
+        types: vec!["https://example.org/Vehicle".to_owned()],
+        scopes: vec![],
+        created_at: t(at),
+        modified_at: t(at),
+        attrs,
+    }
+}
+
+async fn put(store: &SqliteStore, e: broker::model::Entity) {
+    let id = e.id.clone();
+    let out = store
+        .apply(
+            T,
+            vec![broker::store::Change::new(id, move |_| Ok(Some(e)))],
+        )
+        .await
+        .unwrap();
+    assert!(out[0].is_ok());
+}
+
+fn speeds(v: &[Instance]) -> Vec<Value> {
+    v.iter()
+        .filter(|i| i.attr == SPEED)
+        .map(|i| i.attribute.value.clone())
+        .collect()
+}
+
+/// With `with_history`, every entity change is in history as soon as `apply` answers (no
+/// recorder), also across reopening, and a series deleted through the temporal API is
+/// started again by the next change instead of being written to under its old id.
+#[tokio::test]
+async fn the_store_records_history_with_each_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let deleted_at = t("2026-03-01T12:00:00Z");
+    {
+        let store = open(&path).with_history(std::sync::Arc::new(At(deleted_at)));
+        put(
+            &store,
+            current(CAR, 50.0, Some(80.0), "2026-03-01T10:00:00Z"),
+        )
+        .await;
+        put(
+            &store,
+            current(CAR, 60.0, Some(80.0), "2026-03-01T10:01:00Z"),
+        )
+        .await;
+        put(&store, current(CAR, 70.0, None, "2026-03-01T10:02:00Z")).await;
+        let all = store
+            .instances(T, CAR, &InstanceFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(speeds(&all), vec![json!(50.0), json!(60.0), json!(70.0)]);
+        // Fuel: the first value (unchanged by the second write), then its deletion record.
+        let fuel: Vec<_> = all.iter().filter(|i| i.attr == FUEL).collect();
+        assert_eq!(fuel.len(), 2, "{fuel:?}");
+        assert_eq!(fuel[1].deleted_at, Some(deleted_at));
+        let known = store.entities(T, None, None).await.unwrap();
+        assert_eq!(known.len(), 1);
+        assert_eq!(
+            known[0].types,
+            vec!["https://example.org/Vehicle".to_owned()]
+        );
+        // The temporal API forgets the speed series; the next change starts a new one.
+        assert!(store.delete_attr(T, CAR, SPEED, None, true).await.unwrap());
+        put(&store, current(CAR, 80.0, None, "2026-03-01T10:03:00Z")).await;
+        let after = store
+            .instances(T, CAR, &InstanceFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(speeds(&after), vec![json!(80.0)]);
+    }
+    let store = open(&path);
+    let all = store
+        .instances(T, CAR, &InstanceFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(speeds(&all), vec![json!(80.0)]);
+    // Without `with_history` the store records nothing by itself.
+    put(&store, current(CAR, 90.0, None, "2026-03-01T10:04:00Z")).await;
+    let all = store
+        .instances(T, CAR, &InstanceFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(speeds(&all), vec![json!(80.0)]);
+}

@@ -117,17 +117,27 @@ impl Recorder {
     }
 }
 
+/// What history records of `applied` changes made at `now`: the entities' lifecycle and
+/// their new, changed and removed attribute instances. A store that records history in the
+/// same commit as the changes calls this; [`Recorder`] does for the others.
+pub fn history_of<'a>(
+    applied: impl IntoIterator<Item = &'a Applied>,
+    now: Timestamp,
+) -> (Vec<EntityRecord>, Vec<Instance>) {
+    let mut entities = Vec::new();
+    let mut instances = Vec::new();
+    for a in applied {
+        let (before, after) = (a.before.as_deref(), a.after.as_deref());
+        entities.extend(record_of(before, after, now));
+        instances.extend(instances_of(before, after, now));
+    }
+    (entities, instances)
+}
+
 #[async_trait]
 impl crate::service::ChangeListener for Recorder {
     async fn changed(&self, tenant: &str, applied: &[Applied]) {
-        let now = self.clock.now();
-        let mut entities = Vec::new();
-        let mut instances = Vec::new();
-        for a in applied {
-            let (before, after) = (a.before.as_deref(), a.after.as_deref());
-            entities.extend(record_of(before, after, now));
-            instances.extend(instances_of(before, after, now));
-        }
+        let (entities, instances) = history_of(applied, self.clock.now());
         if let Err(e) = self.store.record(tenant, entities, instances).await {
             tracing::error!(tenant, error = %e, "recording history failed");
         }
