@@ -9,6 +9,11 @@ pub struct NotifierConfig {
     /// Deliveries waiting per worker (per HTTP endpoint URI, per MQTT broker connection)
     /// before further ones are dropped. Default 1000.
     pub queue_capacity: usize,
+    /// Parallel lanes per HTTP endpoint: a delivery goes to lane `order_key % lanes`, each
+    /// lane sends its queue in order (and has its own queue of `queue_capacity`). One lane
+    /// sends everything to an endpoint one after the other, which caps an endpoint at one
+    /// round trip per notification. Default 4.
+    pub lanes: usize,
     /// HTTP attempts per delivery, the first included. Default 3.
     pub max_attempts: u32,
     /// Wait before the first retry; doubled for each further one. Default 500 ms.
@@ -35,6 +40,7 @@ impl Default for NotifierConfig {
     fn default() -> Self {
         NotifierConfig {
             queue_capacity: 1000,
+            lanes: 4,
             max_attempts: 3,
             backoff_initial: Duration::from_millis(500),
             backoff_max: Duration::from_secs(30),

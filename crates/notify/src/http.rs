@@ -133,6 +133,7 @@ mod tests {
             body: Bytes::from_static(b"{}"),
             content_type: "application/ld+json".into(),
             link: None,
+            order_key: 0,
         }
     }
 

@@ -74,6 +74,11 @@ pub struct Delivery {
     /// `application/json` (the default core context when the subscription has none, as
     /// clauses 6.3.8 and 7.2 require); it is sent whenever present.
     pub link: Option<String>,
+    /// Deliveries to one HTTP endpoint with the same key are sent in the order they were
+    /// submitted; deliveries with different keys may be sent in parallel (see
+    /// [`NotifierConfig::lanes`]). The broker uses a hash of the (first) entity, so that
+    /// the notifications about one entity arrive in order.
+    pub order_key: u64,
 }
 
 /// How a delivery ended.

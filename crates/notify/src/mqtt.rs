@@ -135,6 +135,7 @@ mod tests {
             body: Bytes::from_static(br#"{"type":"Notification","data":[]}"#),
             content_type: "application/json".into(),
             link: Some("<http://c>; rel=\"http://www.w3.org/ns/json-ld#context\"".into()),
+            order_key: 0,
         };
         let message: Value = serde_json::from_slice(&mqtt_message(&d)).unwrap();
         assert_eq!(

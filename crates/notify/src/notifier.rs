@@ -112,7 +112,7 @@ impl Notifier {
             Ok(target) => target,
             Err(reason) => return shared.drop_now(&d.key, reason),
         };
-        let key = target.worker_key();
+        let key = target.worker_key(d.order_key, shared.config.lanes);
         let job = Job {
             delivery: d,
             target,
@@ -161,7 +161,7 @@ impl Notifier {
                 rx,
             };
             match worker.key.clone() {
-                WorkerKey::Http(_) => http_worker(worker).await,
+                WorkerKey::Http(..) => http_worker(worker).await,
                 WorkerKey::Mqtt(conn) => mqtt_conn::run(worker, conn).await,
             }
             shared.live_workers.fetch_sub(1, Ordering::AcqRel);
@@ -297,7 +297,7 @@ pub(crate) async fn abandoned(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-/// Sends the queue of one HTTP endpoint, in order, each delivery with its retries.
+/// Sends the queue of one lane of an HTTP endpoint, in order, each delivery with its retries.
 async fn http_worker(mut worker: Worker) {
     let mut abandon = worker.shared.abandon.subscribe();
     while let Some(job) = worker.next_job().await {

@@ -12,8 +12,8 @@ use crate::{Delivery, http};
 /// Identifies a worker: deliveries with the same key share one queue, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum WorkerKey {
-    /// One worker per HTTP(S) endpoint URI.
-    Http(String),
+    /// One worker per HTTP(S) endpoint URI and lane.
+    Http(String, u16),
     /// One worker per MQTT broker connection, shared by all topics.
     Mqtt(MqttConn),
 }
@@ -43,9 +43,17 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    pub(crate) fn worker_key(&self) -> WorkerKey {
+    /// The worker of this target for a delivery with `order_key`, out of `lanes` per HTTP
+    /// endpoint.
+    pub(crate) fn worker_key(&self, order_key: u64, lanes: usize) -> WorkerKey {
         match self {
-            Target::Http { url, .. } => WorkerKey::Http(url.as_str().to_owned()),
+            Target::Http { url, .. } => {
+                let lane = order_key % u64::try_from(lanes.max(1)).unwrap_or(1);
+                WorkerKey::Http(
+                    url.as_str().to_owned(),
+                    u16::try_from(lane).unwrap_or_default(),
+                )
+            }
             Target::Mqtt { conn, .. } => WorkerKey::Mqtt(conn.clone()),
         }
     }
@@ -172,6 +180,7 @@ mod tests {
             body: bytes::Bytes::from_static(b"{}"),
             content_type: "application/json".into(),
             link: None,
+            order_key: 0,
         }
     }
 
@@ -239,14 +248,18 @@ mod tests {
     }
 
     #[test]
-    fn http_workers_are_per_uri_and_mqtt_workers_per_connection() {
-        let key = |uri: &str| {
+    fn http_workers_are_per_uri_and_lane_and_mqtt_workers_per_connection() {
+        let keyed = |uri: &str, order: u64| {
             resolve(&delivery(uri), &open())
-                .map(|t| t.worker_key())
+                .map(|t| t.worker_key(order, 4))
                 .ok()
         };
+        let key = |uri: &str| keyed(uri, 0);
         assert_ne!(key("http://h/a"), key("http://h/b"));
+        assert_ne!(keyed("http://h/a", 0), keyed("http://h/a", 1));
+        assert_eq!(keyed("http://h/a", 1), keyed("http://h/a", 5));
         assert_eq!(key("mqtt://h/a"), key("mqtt://h:1883/b"));
+        assert_eq!(keyed("mqtt://h/a", 0), keyed("mqtt://h/a", 3));
         assert_ne!(key("mqtt://h/a"), key("mqtt://u:p@h/a"));
     }
 }

@@ -48,6 +48,9 @@ pub struct FileConfig {
     pub notify_allow_loopback: Option<bool>,
     /// Queued notifications per endpoint before new ones are dropped (default 1000).
     pub notify_queue_capacity: Option<usize>,
+    /// Parallel delivery lanes per HTTP endpoint; notifications about one entity share a
+    /// lane and keep their order (default 4).
+    pub notify_lanes: Option<usize>,
     /// Most attribute instances in one temporal response; more are paginated with 206 and
     /// Content-Range (default 5000).
     pub temporal_page_size: Option<usize>,
@@ -312,6 +315,7 @@ impl Config {
             allowed_hosts: f.notify_allowed_hosts,
             allow_loopback: f.notify_allow_loopback.unwrap_or(true),
             queue_capacity: f.notify_queue_capacity.unwrap_or(defaults.queue_capacity),
+            lanes: f.notify_lanes.unwrap_or(defaults.lanes).max(1),
             ..defaults
         };
         let (retention, retention_interval) = f.retention.unwrap_or_default().resolve()?;

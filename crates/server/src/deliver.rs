@@ -23,6 +23,7 @@ impl NotificationSink for Sink {
             body: n.body.into(),
             content_type: n.content_type,
             link: n.link,
+            order_key: n.order_key,
         });
     }
 }

@@ -40,6 +40,9 @@ pub struct Outgoing {
     pub content_type: String,
     /// A Link header naming the context, for plain JSON.
     pub link: Option<String>,
+    /// A hash of the (first) entity the notification is about: notifications with the same
+    /// key to one endpoint must arrive in the order they were sent.
+    pub order_key: u64,
 }
 
 /// Takes notifications for delivery; must not block.
@@ -548,6 +551,7 @@ impl Subscriptions {
         now: Timestamp,
     ) {
         let c = &sub.compiled;
+        let order_key = order_key(&data);
         let accept = c.endpoint.accept.as_deref().unwrap_or("application/json");
         let ld = accept == "application/ld+json";
         let data = if accept == "application/geo+json" {
@@ -598,8 +602,22 @@ impl Subscriptions {
             body: serde_json::to_vec(&body).unwrap_or_default(),
             content_type: accept.to_owned(),
             link,
+            order_key,
         });
     }
+}
+
+/// The ordering key of a notification: a hash of its first entity's id (the same in every
+/// process, so the order does not depend on a random seed).
+fn order_key(data: &[Value]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    data.first()
+        .and_then(|e| e.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
 }
 
 #[async_trait]

@@ -167,6 +167,7 @@ pub fn delivery(id: &str, uri: &str, body: &str) -> Delivery {
         body: Bytes::from(body.to_owned()),
         content_type: "application/json".into(),
         link: None,
+        order_key: 0,
     }
 }
 

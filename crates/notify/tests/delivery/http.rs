@@ -286,3 +286,73 @@ fn outside_a_runtime_submit_drops_instead_of_panicking() {
         matches!(&sink.of("urn:s")[..], [Outcome::Dropped { reason, .. }] if reason.contains("runtime"))
     );
 }
+
+fn keyed(id: &str, uri: &str, body: &str, order_key: u64) -> notify::Delivery {
+    notify::Delivery {
+        order_key,
+        ..delivery(id, uri, body)
+    }
+}
+
+/// One endpoint is served by parallel lanes: a stuck delivery holds only its own lane, and
+/// the deliveries with one order key (one entity) still arrive one after the other, in order.
+#[tokio::test]
+async fn an_endpoint_has_parallel_lanes_that_each_keep_their_order() {
+    let gate = Arc::new(Semaphore::new(0));
+    let rx = receiver(Behaviour::Gate(gate.clone())).await;
+    let sink = Arc::new(Recorder::default());
+    let notifier = Notifier::new(
+        NotifierConfig {
+            lanes: 4,
+            ..open_config()
+        },
+        sink.clone(),
+    );
+    for key in 0..4 {
+        notifier.submit(keyed("urn:s", &rx.url("/"), &format!("first {key}"), key));
+    }
+    // All four are at the receiver at once, none answered yet.
+    wait_until(Duration::from_secs(10), || rx.count() == 4).await;
+    for n in 0..3 {
+        notifier.submit(keyed("urn:s", &rx.url("/"), &format!("then {n}"), 1));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rx.count(), 4, "lane 1 sent its next delivery before the first was answered");
+    gate.add_permits(100);
+    wait_until(Duration::from_secs(10), || rx.count() == 7).await;
+    let bodies: Vec<String> = rx
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .filter(|b| b == "first 1" || b.starts_with("then"))
+        .collect();
+    assert_eq!(bodies, ["first 1", "then 0", "then 1", "then 2"]);
+    sink.wait("urn:s", 7).await;
+    assert_eq!(notifier.stats().workers, 4);
+}
+
+/// With one lane an endpoint gets one delivery at a time.
+#[tokio::test]
+async fn one_lane_sends_one_at_a_time() {
+    let gate = Arc::new(Semaphore::new(0));
+    let rx = receiver(Behaviour::Gate(gate.clone())).await;
+    let sink = Arc::new(Recorder::default());
+    let notifier = Notifier::new(
+        NotifierConfig {
+            lanes: 1,
+            ..open_config()
+        },
+        sink.clone(),
+    );
+    for key in 0..4 {
+        notifier.submit(keyed("urn:s", &rx.url("/"), "x", key));
+    }
+    wait_until(Duration::from_secs(10), || rx.count() == 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(rx.count(), 1);
+    gate.add_permits(100);
+    wait_until(Duration::from_secs(10), || rx.count() == 4).await;
+    sink.wait("urn:s", 4).await;
+}
