@@ -89,8 +89,9 @@ pub struct Broker {
     store: Arc<dyn EntityStore>,
     clock: Arc<dyn Clock>,
     limits: Limits,
-    listeners: Vec<Arc<dyn ChangeListener>>,
-    guards: Vec<Arc<dyn WriteGuard>>,
+    // Shared, so that cloning a broker (per request) allocates nothing.
+    listeners: Arc<Vec<Arc<dyn ChangeListener>>>,
+    guards: Arc<Vec<Arc<dyn WriteGuard>>>,
 }
 
 fn not_found(id: &str) -> BrokerError {
@@ -104,14 +105,14 @@ impl Broker {
             store,
             clock,
             limits,
-            listeners: Vec::new(),
-            guards: Vec::new(),
+            listeners: Arc::default(),
+            guards: Arc::default(),
         }
     }
 
     /// Adds a guard whose checks every write must pass (see [`crate::guard`]).
     pub fn with_guard(mut self, g: Arc<dyn WriteGuard>) -> Self {
-        self.guards.push(g);
+        Arc::make_mut(&mut self.guards).push(g);
         self
     }
 
@@ -122,7 +123,7 @@ impl Broker {
         }
         let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
         let mut checks = Vec::with_capacity(self.guards.len());
-        for g in &self.guards {
+        for g in self.guards.iter() {
             checks.push(g.prepare(tenant, &ids, &*self.store).await?);
         }
         let checks: Arc<Vec<Box<dyn WriteCheck>>> = Arc::new(checks);
@@ -159,7 +160,7 @@ impl Broker {
 
     /// Adds a listener told about every applied change.
     pub fn with_listener(mut self, l: Arc<dyn ChangeListener>) -> Self {
-        self.listeners.push(l);
+        Arc::make_mut(&mut self.listeners).push(l);
         self
     }
 
@@ -173,7 +174,7 @@ impl Broker {
                 .filter_map(|r| r.as_ref().ok().cloned())
                 .collect();
             if !ok.is_empty() {
-                for l in &self.listeners {
+                for l in self.listeners.iter() {
                     l.changed(tenant, &ok).await;
                 }
             }

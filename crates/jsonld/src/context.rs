@@ -39,16 +39,21 @@ impl TermDefinition {
     }
 }
 
+/// The lookup tables of a context are read for every attribute of every request, so they
+/// hash with foldhash instead of SipHash. Its state is seeded randomly per map; a user
+/// context is also bounded in size, so crafted colliding terms cannot cost much.
+type FastMap<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 /// A processed active context: the user contexts of one request followed by a core context.
 ///
 /// Immutable once built; the registry shares it as `Arc<Context>`.
 #[derive(Debug, Clone)]
 pub struct Context {
-    terms: HashMap<String, TermDefinition>,
+    terms: FastMap<TermDefinition>,
     vocab: String,
     core_url: String,
     /// IRI -> the term chosen to compact it (shortest, then alphabetically first).
-    inverse: HashMap<String, String>,
+    inverse: FastMap<String>,
     /// Prefix candidates (term, IRI) for compact IRIs, shortest term first.
     prefixes: Vec<(String, String)>,
 }
@@ -60,7 +65,8 @@ impl Context {
         vocab: String,
         core_url: String,
     ) -> Self {
-        let mut inverse: HashMap<String, String> = HashMap::new();
+        let terms: FastMap<TermDefinition> = terms.into_iter().collect();
+        let mut inverse: FastMap<String> = FastMap::default();
         let mut prefixes = Vec::new();
         for (term, def) in &terms {
             let Some(iri) = def.iri.as_deref() else {
