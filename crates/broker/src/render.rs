@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use chrono::SecondsFormat;
 use jsonld::Context;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::model::{AttrKind, Attribute, Entity, Timestamp};
@@ -63,62 +64,108 @@ pub fn timestamp(t: &Timestamp) -> String {
 
 /// Renders an entity (without `@context`; the HTTP layer adds it where the media type asks).
 pub fn entity(e: &Entity, ctx: &Context, opts: &RenderOptions) -> Map<String, Value> {
-    let mut out = Map::new();
-    if opts.projection.shows_member("id") {
-        out.insert("id".into(), Value::String(e.id.clone()));
+    match serde_json::to_value(EntityView::new(e, ctx, opts)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
     }
-    if opts.projection.shows_member("type") {
-        out.insert("type".into(), types(&e.types, ctx));
-    }
-    if !e.scopes.is_empty() && opts.projection.shows("scope") {
-        let s = if e.scopes.len() == 1 {
-            Value::String(e.scopes[0].clone())
-        } else {
-            Value::Array(e.scopes.iter().cloned().map(Value::String).collect())
-        };
-        out.insert("scope".into(), s);
-    }
-    if opts.sys_attrs {
-        out.insert("createdAt".into(), timestamp(&e.created_at).into());
-        out.insert("modifiedAt".into(), timestamp(&e.modified_at).into());
-    }
-    for (name, all_instances) in &e.attrs {
-        let filtered: Vec<Attribute>;
-        let instances: &[Attribute] = match &opts.projection.dataset_ids {
-            Some(wanted) => {
-                filtered = all_instances
-                    .iter()
-                    .filter(|a| wanted.contains(&a.dataset_id))
-                    .cloned()
-                    .collect();
-                &filtered
-            }
-            None => all_instances,
-        };
-        if !opts.projection.shows(name) || instances.is_empty() {
-            continue;
+}
+
+/// An entity as [`entity`] renders it, serialised straight into the output (no `Map` built in
+/// between): the one implementation of the entity representations. `with_context` puts an
+/// `@context` member first (JSON-LD responses).
+pub struct EntityView<'a> {
+    e: &'a Entity,
+    ctx: &'a Context,
+    opts: &'a RenderOptions,
+    context: Option<&'a Value>,
+}
+
+impl<'a> EntityView<'a> {
+    /// The view of `e` rendered with `ctx` and `opts`.
+    pub fn new(e: &'a Entity, ctx: &'a Context, opts: &'a RenderOptions) -> Self {
+        Self {
+            e,
+            ctx,
+            opts,
+            context: None,
         }
-        let rendered: Vec<Value> = match opts.format {
-            // Several instances in keyValues: {"dataset": {datasetId or "@none": value}}.
-            Format::KeyValues if instances.len() > 1 => {
-                let mut by_ds = Map::new();
-                for a in instances {
-                    let key = a.dataset_id.clone().unwrap_or_else(|| "@none".into());
-                    by_ds.insert(key, key_value(a, ctx, opts));
-                }
-                vec![serde_json::json!({ "dataset": by_ds })]
-            }
-            Format::KeyValues => vec![key_value(&instances[0], ctx, opts)],
-            _ => instances.iter().map(|a| attribute(a, ctx, opts)).collect(),
-        };
-        let v = if rendered.len() == 1 {
-            rendered.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            Value::Array(rendered)
-        };
-        out.insert(ctx.compact_iri(name), v);
     }
-    out
+
+    /// With `@context: context` as the first member.
+    #[must_use]
+    pub fn with_context(mut self, context: &'a Value) -> Self {
+        self.context = Some(context);
+        self
+    }
+}
+
+impl Serialize for EntityView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (e, ctx, opts) = (self.e, self.ctx, self.opts);
+        let mut out = s.serialize_map(None)?;
+        if let Some(c) = self.context {
+            out.serialize_entry("@context", c)?;
+        }
+        if opts.projection.shows_member("id") {
+            out.serialize_entry("id", &e.id)?;
+        }
+        if opts.projection.shows_member("type") {
+            out.serialize_entry("type", &types(&e.types, ctx))?;
+        }
+        if !e.scopes.is_empty() && opts.projection.shows("scope") {
+            if e.scopes.len() == 1 {
+                out.serialize_entry("scope", &e.scopes[0])?;
+            } else {
+                out.serialize_entry("scope", &e.scopes)?;
+            }
+        }
+        if opts.sys_attrs {
+            out.serialize_entry("createdAt", &timestamp(&e.created_at))?;
+            out.serialize_entry("modifiedAt", &timestamp(&e.modified_at))?;
+        }
+        for (name, all_instances) in &e.attrs {
+            let filtered: Vec<&Attribute>;
+            let instances: Vec<&Attribute> = match &opts.projection.dataset_ids {
+                Some(wanted) => {
+                    filtered = all_instances
+                        .iter()
+                        .filter(|a| wanted.contains(&a.dataset_id))
+                        .collect();
+                    filtered
+                }
+                None => all_instances.iter().collect(),
+            };
+            if !opts.projection.shows(name) || instances.is_empty() {
+                continue;
+            }
+            let key = ctx.compact_iri(name);
+            match opts.format {
+                // Several instances in keyValues: {"dataset": {datasetId or "@none": value}}.
+                Format::KeyValues if instances.len() > 1 => {
+                    let mut by_ds = Map::new();
+                    for a in instances {
+                        let k = a.dataset_id.clone().unwrap_or_else(|| "@none".into());
+                        by_ds.insert(k, key_value(a, ctx, opts));
+                    }
+                    out.serialize_entry(&key, &serde_json::json!({ "dataset": by_ds }))?;
+                }
+                Format::KeyValues => {
+                    out.serialize_entry(&key, &key_value(instances[0], ctx, opts))?;
+                }
+                _ if instances.len() == 1 => {
+                    out.serialize_entry(&key, &AttrView::new(instances[0], ctx, opts))?;
+                }
+                _ => {
+                    let all: Vec<AttrView<'_>> = instances
+                        .into_iter()
+                        .map(|a| AttrView::new(a, ctx, opts))
+                        .collect();
+                    out.serialize_entry(&key, &all)?;
+                }
+            }
+        }
+        out.end()
+    }
 }
 
 /// Compacts a list of type IRIs: a string for one, an array for several.
@@ -189,60 +236,85 @@ fn shown_value(a: &Attribute, ctx: &Context) -> Value {
 
 /// Renders one attribute instance in normalized or concise form.
 pub fn attribute(a: &Attribute, ctx: &Context, opts: &RenderOptions) -> Value {
-    let concise = opts.format == Format::Concise;
-    let mut o = Map::new();
-    let lang_value = match (a.kind, &opts.lang) {
-        (AttrKind::LanguageProperty, Some(lang)) => pick_language(&a.value, lang),
-        _ => None,
-    };
-    let has_meta = a.dataset_id.is_some()
-        || a.observed_at.is_some()
-        || a.unit_code.is_some()
-        || a.object_type.is_some()
-        || !a.sub.is_empty()
-        || opts.sys_attrs;
-    if concise && !has_meta && lang_value.is_none() {
-        match a.kind {
-            AttrKind::Property if !a.value.is_object() => return a.value.clone(),
-            AttrKind::GeoProperty => return a.value.clone(),
-            _ => {}
+    serde_json::to_value(AttrView::new(a, ctx, opts)).unwrap_or(Value::Null)
+}
+
+/// One attribute instance as [`attribute`] renders it, serialised straight into the output.
+struct AttrView<'a> {
+    a: &'a Attribute,
+    ctx: &'a Context,
+    opts: &'a RenderOptions,
+}
+
+impl<'a> AttrView<'a> {
+    fn new(a: &'a Attribute, ctx: &'a Context, opts: &'a RenderOptions) -> Self {
+        Self { a, ctx, opts }
+    }
+}
+
+impl Serialize for AttrView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (a, ctx, opts) = (self.a, self.ctx, self.opts);
+        let concise = opts.format == Format::Concise;
+        let lang_value = match (a.kind, &opts.lang) {
+            (AttrKind::LanguageProperty, Some(lang)) => pick_language(&a.value, lang),
+            _ => None,
+        };
+        let has_meta = a.dataset_id.is_some()
+            || a.observed_at.is_some()
+            || a.unit_code.is_some()
+            || a.object_type.is_some()
+            || !a.sub.is_empty()
+            || opts.sys_attrs;
+        if concise && !has_meta && lang_value.is_none() {
+            match a.kind {
+                AttrKind::Property if !a.value.is_object() => return a.value.serialize(s),
+                AttrKind::GeoProperty => return a.value.serialize(s),
+                _ => {}
+            }
         }
-    }
-    if let Some((tag, v)) = lang_value {
-        if !concise {
-            o.insert("type".into(), "Property".into());
+        let mut o = s.serialize_map(None)?;
+        if let Some((tag, v)) = lang_value {
+            if !concise {
+                o.serialize_entry("type", "Property")?;
+            }
+            o.serialize_entry("value", v)?;
+            o.serialize_entry("lang", tag)?;
+        } else {
+            // Concise drops the type unless reading it back would guess another kind
+            // (a Property whose value is a GeoJSON geometry).
+            let ambiguous = a.kind == AttrKind::Property && a.value.get("coordinates").is_some();
+            if !concise || ambiguous {
+                o.serialize_entry("type", a.kind.type_name())?;
+            }
+            match a.kind {
+                AttrKind::VocabProperty | AttrKind::ListRelationship => {
+                    o.serialize_entry(a.kind.value_member(), &shown_value(a, ctx))?;
+                }
+                _ => o.serialize_entry(a.kind.value_member(), &a.value)?,
+            }
         }
-        o.insert("value".into(), v.clone());
-        o.insert("lang".into(), tag.into());
-    } else {
-        // Concise drops the type unless reading it back would guess another kind
-        // (a Property whose value is a GeoJSON geometry).
-        let ambiguous = a.kind == AttrKind::Property && a.value.get("coordinates").is_some();
-        if !concise || ambiguous {
-            o.insert("type".into(), a.kind.type_name().into());
+        if let Some(t) = &a.object_type {
+            o.serialize_entry("objectType", &compact_names(t, ctx))?;
         }
-        o.insert(a.kind.value_member().into(), shown_value(a, ctx));
+        if let Some(d) = &a.dataset_id {
+            o.serialize_entry("datasetId", d)?;
+        }
+        if let Some(t) = &a.observed_at {
+            o.serialize_entry("observedAt", t)?;
+        }
+        if let Some(u) = &a.unit_code {
+            o.serialize_entry("unitCode", u)?;
+        }
+        if opts.sys_attrs {
+            o.serialize_entry("createdAt", &timestamp(&a.created_at))?;
+            o.serialize_entry("modifiedAt", &timestamp(&a.modified_at))?;
+        }
+        for (name, sub) in &a.sub {
+            o.serialize_entry(&ctx.compact_iri(name), &AttrView::new(sub, ctx, opts))?;
+        }
+        o.end()
     }
-    if let Some(t) = &a.object_type {
-        o.insert("objectType".into(), compact_names(t, ctx));
-    }
-    if let Some(d) = &a.dataset_id {
-        o.insert("datasetId".into(), d.clone().into());
-    }
-    if let Some(t) = &a.observed_at {
-        o.insert("observedAt".into(), t.clone().into());
-    }
-    if let Some(u) = &a.unit_code {
-        o.insert("unitCode".into(), u.clone().into());
-    }
-    if opts.sys_attrs {
-        o.insert("createdAt".into(), timestamp(&a.created_at).into());
-        o.insert("modifiedAt".into(), timestamp(&a.modified_at).into());
-    }
-    for (name, sub) in &a.sub {
-        o.insert(ctx.compact_iri(name), attribute(sub, ctx, opts));
-    }
-    Value::Object(o)
 }
 
 /// Renders one attribute instance in keyValues form.

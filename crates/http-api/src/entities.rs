@@ -51,6 +51,17 @@ pub async fn retrieve(
             )));
         }
     }
+    let projected = p.contains_key("pick") || p.contains_key("omit");
+    if join.is_none() && !projected && req.accept != Accept::GeoJson {
+        // The common case: one entity, serialised straight from the model.
+        let view = render::EntityView::new(&e, &req.scope.ctx, &opts);
+        return Ok(respond::entity(
+            StatusCode::OK,
+            view,
+            req.accept,
+            &req.ctx_ref,
+        ));
+    }
     let roots = [e];
     let linked_entities = match join {
         Some((_, level)) => {
@@ -139,6 +150,20 @@ pub async fn render_page(
     opts: &render::RenderOptions,
 ) -> ApiResult<Response> {
     let join = linked::join(p)?;
+    let projected = p.contains_key("pick") || p.contains_key("omit");
+    if join.is_none() && !projected && req.accept != Accept::GeoJson {
+        // The common case: a plain list, serialised straight from the model.
+        let views = entities
+            .iter()
+            .map(|e| render::EntityView::new(e, &req.scope.ctx, opts))
+            .collect();
+        return Ok(respond::entity_list(
+            StatusCode::OK,
+            views,
+            req.accept,
+            &req.ctx_ref,
+        ));
+    }
     let linked_entities = match join {
         Some((_, level)) => {
             let tree = params::projection_tree(p, &req.scope.ctx)?;

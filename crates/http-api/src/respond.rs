@@ -19,6 +19,54 @@ pub fn link_value(url: &str) -> Option<HeaderValue> {
 
 /// A JSON body in the negotiated representation.
 pub fn body(status: StatusCode, mut body: Value, accept: Accept, ctx_ref: &Value) -> Response {
+    if accept == Accept::GeoJson && body.is_object() && !ctx_ref.is_null() {
+        // GeoJSON carries the context as a top-level member of the Feature(Collection).
+        add_context(&mut body, ctx_ref);
+    }
+    if accept == Accept::JsonLd {
+        add_context(&mut body, ctx_ref);
+    }
+    let hm = headers(accept, ctx_ref);
+    (status, hm, serde_json::to_vec(&body).unwrap_or_default()).into_response()
+}
+
+/// One entity in JSON or JSON-LD (not GeoJSON), serialised straight from the model: the same
+/// document as [`body`] of the rendered entity, without building it first.
+pub fn entity(
+    status: StatusCode,
+    view: broker::render::EntityView<'_>,
+    accept: Accept,
+    ctx_ref: &Value,
+) -> Response {
+    let view = if accept == Accept::JsonLd {
+        view.with_context(ctx_ref)
+    } else {
+        view
+    };
+    let hm = headers(accept, ctx_ref);
+    (status, hm, serde_json::to_vec(&view).unwrap_or_default()).into_response()
+}
+
+/// A list of entities in JSON or JSON-LD (not GeoJSON), serialised straight from the model,
+/// like [`entity`].
+pub fn entity_list(
+    status: StatusCode,
+    views: Vec<broker::render::EntityView<'_>>,
+    accept: Accept,
+    ctx_ref: &Value,
+) -> Response {
+    let views: Vec<_> = if accept == Accept::JsonLd {
+        views.into_iter().map(|v| v.with_context(ctx_ref)).collect()
+    } else {
+        views
+    };
+    let hm = headers(accept, ctx_ref);
+    (status, hm, serde_json::to_vec(&views).unwrap_or_default()).into_response()
+}
+
+/// Content-Type, and the Link header naming the context where the media type does not carry
+/// it in the body.
+fn headers(accept: Accept, ctx_ref: &Value) -> HeaderMap {
     let mut hm = HeaderMap::new();
     let ct = match accept {
         Accept::Json => media::JSON,
@@ -26,24 +74,17 @@ pub fn body(status: StatusCode, mut body: Value, accept: Accept, ctx_ref: &Value
         Accept::GeoJson => media::GEO_JSON,
     };
     hm.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    if accept == Accept::GeoJson && body.is_object() && !ctx_ref.is_null() {
-        // GeoJSON carries the context as a top-level member of the Feature(Collection).
-        add_context(&mut body, ctx_ref);
-    }
-    match accept {
-        Accept::JsonLd => add_context(&mut body, ctx_ref),
-        Accept::Json | Accept::GeoJson => {
-            let url = match ctx_ref {
-                Value::String(s) => Some(s.as_str()),
-                Value::Array(a) if a.len() == 1 => a[0].as_str(),
-                _ => None,
-            };
-            if let Some(v) = url.and_then(link_value) {
-                hm.insert(header::LINK, v);
-            }
+    if accept != Accept::JsonLd {
+        let url = match ctx_ref {
+            Value::String(s) => Some(s.as_str()),
+            Value::Array(a) if a.len() == 1 => a[0].as_str(),
+            _ => None,
+        };
+        if let Some(v) = url.and_then(link_value) {
+            hm.insert(header::LINK, v);
         }
     }
-    (status, hm, serde_json::to_vec(&body).unwrap_or_default()).into_response()
+    hm
 }
 
 /// Puts `@context` first in an object, or in every object of an array.

@@ -317,7 +317,11 @@ async fn an_endpoint_has_parallel_lanes_that_each_keep_their_order() {
         notifier.submit(keyed("urn:s", &rx.url("/"), &format!("then {n}"), 1));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(rx.count(), 4, "lane 1 sent its next delivery before the first was answered");
+    assert_eq!(
+        rx.count(),
+        4,
+        "lane 1 sent its next delivery before the first was answered"
+    );
     gate.add_permits(100);
     wait_until(Duration::from_secs(10), || rx.count() == 7).await;
     let bodies: Vec<String> = rx
