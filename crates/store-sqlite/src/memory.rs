@@ -1,5 +1,6 @@
 //! The in-memory read copy of every tenant's entities.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -10,11 +11,49 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use rusqlite::Connection;
 
-/// A GeoProperty's bounding box, tagged with (attribute, entity id).
-type Boxed = GeomWithData<Rectangle<[f64; 2]>, (String, String)>;
+/// A resident entity, ordered, compared and looked up by its id: every index holds the
+/// entity itself (a pointer) instead of a copy of its id.
+#[derive(Clone)]
+pub(crate) struct ById(pub(crate) Arc<Entity>);
 
-/// The bounding boxes of every GeoProperty instance of an entity.
-fn geo_boxes(e: &Entity) -> Vec<Boxed> {
+impl PartialEq for ById {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id == other.0.id
+    }
+}
+
+impl Eq for ById {}
+
+impl PartialOrd for ById {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ById {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.id.cmp(&other.0.id)
+    }
+}
+
+impl Borrow<str> for ById {
+    fn borrow(&self) -> &str {
+        &self.0.id
+    }
+}
+
+impl std::fmt::Debug for ById {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.id)
+    }
+}
+
+/// A GeoProperty's bounding box, tagged with (attribute, entity).
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, (Arc<str>, ById)>;
+
+/// The bounding boxes of every GeoProperty instance of an entity; attribute names come from
+/// `names`, so that all boxes of one attribute share one copy of its name.
+fn geo_boxes(e: &Arc<Entity>, names: &mut BTreeSet<Arc<str>>) -> Vec<Boxed> {
     let mut out = Vec::new();
     for (name, instances) in &e.attrs {
         for a in instances.iter().filter(|a| a.kind == AttrKind::GeoProperty) {
@@ -25,7 +64,15 @@ fn geo_boxes(e: &Entity) -> Vec<Boxed> {
                 continue;
             };
             let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-            out.push(GeomWithData::new(rect, (name.clone(), e.id.clone())));
+            let name = match names.get(name.as_str()) {
+                Some(n) => n.clone(),
+                None => {
+                    let n: Arc<str> = Arc::from(name.as_str());
+                    names.insert(n.clone());
+                    n
+                }
+            };
+            out.push(GeomWithData::new(rect, (name, ById(e.clone()))));
         }
     }
     out
@@ -35,41 +82,44 @@ fn geo_boxes(e: &Entity) -> Vec<Boxed> {
 /// bounding boxes).
 #[derive(Default)]
 pub(crate) struct Tenant {
-    entities: BTreeMap<String, Arc<Entity>>,
-    by_type: HashMap<String, BTreeSet<String>>,
+    entities: BTreeSet<ById>,
+    by_type: HashMap<String, BTreeSet<ById>>,
     spatial: RTree<Boxed>,
+    /// The GeoProperty names the R*-tree's boxes refer to.
+    geo_names: BTreeSet<Arc<str>>,
 }
 
 impl Tenant {
     pub(crate) fn put(&mut self, e: Arc<Entity>) {
-        if let Some(old) = self.entities.get(&e.id).cloned() {
-            self.unindex(&old);
+        if let Some(old) = self.entities.get(e.id.as_str()).cloned() {
+            self.unindex(&old.0);
         }
         for t in &e.types {
             self.by_type
                 .entry(t.clone())
                 .or_default()
-                .insert(e.id.clone());
+                .insert(ById(e.clone()));
         }
-        for b in geo_boxes(&e) {
+        for b in geo_boxes(&e, &mut self.geo_names) {
             self.spatial.insert(b);
         }
-        self.entities.insert(e.id.clone(), e);
+        // `replace`: an equal (same id) element would otherwise stay.
+        self.entities.replace(ById(e));
     }
 
     pub(crate) fn remove(&mut self, id: &str) {
-        if let Some(old) = self.entities.remove(id) {
-            self.unindex(&old);
+        if let Some(old) = self.entities.take(id) {
+            self.unindex(&old.0);
         }
     }
 
-    fn unindex(&mut self, e: &Entity) {
-        for b in geo_boxes(e) {
+    fn unindex(&mut self, e: &Arc<Entity>) {
+        for b in geo_boxes(e, &mut self.geo_names) {
             self.spatial.remove(&b);
         }
         for t in &e.types {
             if let Some(ids) = self.by_type.get_mut(t) {
-                ids.remove(&e.id);
+                ids.remove(e.id.as_str());
                 if ids.is_empty() {
                     self.by_type.remove(t);
                 }
@@ -152,7 +202,7 @@ impl Memory {
             .get(tenant)?
             .entities
             .get(id)
-            .cloned()
+            .map(|e| e.0.clone())
     }
 
     /// One page of the entities that pass `pre` and `keep`, walking the narrowest index in id
@@ -180,10 +230,8 @@ impl Memory {
                 let Some(t) = guard.get(tenant) else {
                     return (Vec::new(), 0);
                 };
-                for id in t.by_type.get(ty).into_iter().flatten() {
-                    if let Some(e) = t.entities.get(id)
-                        && !take(e)
-                    {
+                for e in t.by_type.get(ty).into_iter().flatten() {
+                    if !take(&e.0) {
                         break;
                     }
                 }
@@ -195,8 +243,8 @@ impl Memory {
                 let Some(t) = guard.get(tenant) else {
                     return (Vec::new(), 0);
                 };
-                for e in t.entities.values() {
-                    if !take(e) {
+                for e in &t.entities {
+                    if !take(&e.0) {
                         break;
                     }
                 }
@@ -221,20 +269,20 @@ impl Memory {
         };
         // The narrowest source first: the R*-tree's candidates when there is a box (checked
         // against the type index one by one), else the union of the types' id sets.
-        let of_type = |id: &String| {
+        let of_type = |id: &str| {
             pre.any_type.as_ref().is_none_or(|types| {
                 types
                     .iter()
                     .any(|ty| t.by_type.get(ty).is_some_and(|s| s.contains(id)))
             })
         };
-        let ids: Option<BTreeSet<&String>> = match (&pre.bbox, &pre.any_type) {
+        let ids: Option<BTreeSet<&ById>> = match (&pre.bbox, &pre.any_type) {
             (Some((attr, r)), _) => {
                 let envelope = AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
                 Some(
                     t.spatial
                         .locate_in_envelope_intersecting(&envelope)
-                        .filter(|b| b.data.0 == *attr && of_type(&b.data.1))
+                        .filter(|b| *b.data.0 == **attr && of_type(&b.data.1.0.id))
                         .map(|b| &b.data.1)
                         .collect(),
                 )
@@ -251,21 +299,20 @@ impl Memory {
             (None, None) => None,
         };
         match (&pre.ids, ids) {
-            (Some(wanted), by_type) => {
+            (Some(wanted), narrowed) => {
+                let narrowed: Option<BTreeSet<&str>> =
+                    narrowed.map(|s| s.into_iter().map(|e| e.0.id.as_str()).collect());
                 let mut wanted: Vec<&String> = wanted.iter().collect();
                 wanted.sort();
                 wanted.dedup();
                 wanted
                     .into_iter()
-                    .filter(|id| by_type.as_ref().is_none_or(|s| s.contains(id)))
-                    .filter_map(|id| t.entities.get(id.as_str()).cloned())
+                    .filter(|id| narrowed.as_ref().is_none_or(|s| s.contains(id.as_str())))
+                    .filter_map(|id| t.entities.get(id.as_str()).map(|e| e.0.clone()))
                     .collect()
             }
-            (None, Some(set)) => set
-                .into_iter()
-                .filter_map(|id| t.entities.get(id.as_str()).cloned())
-                .collect(),
-            (None, None) => t.entities.values().cloned().collect(),
+            (None, Some(set)) => set.into_iter().map(|e| e.0.clone()).collect(),
+            (None, None) => t.entities.iter().map(|e| e.0.clone()).collect(),
         }
     }
 }
