@@ -77,9 +77,20 @@ pub struct Target {
     pub server: Option<Server>,
     /// Whatever keeps an in-process server alive.
     pub keep: Option<Box<dyn std::any::Any + Send>>,
+    /// Quartier's data directory (`None` for the baseline).
+    pub data: Option<PathBuf>,
 }
 
 impl Target {
+    /// Size of the server's WAL file now, bytes (0 without one). SQLite never shrinks the
+    /// file, so at the end of a shape this is the largest the WAL has been.
+    pub fn wal_size(&self) -> u64 {
+        self.data
+            .as_ref()
+            .and_then(|d| std::fs::metadata(d.join("quartier.db-wal")).ok())
+            .map_or(0, |m| m.len())
+    }
+
     /// Stops a child gracefully; drops an in-process server.
     pub async fn stop(self) {
         if let Some(s) = self.server {
@@ -128,6 +139,7 @@ pub fn binary_launcher(bin: PathBuf) -> Launch {
                 proc: s.proc,
                 server: Some(s),
                 keep: None,
+                data: Some(dir),
             })
         })
     })
@@ -194,7 +206,8 @@ pub async fn measure(t: &Target, load: Load, per_request: f64) -> (Outcome, Meas
     t.proc.reset_peak();
     let mark = t.proc.cpu();
     let o = load::run(load).await;
-    let m = Measure::from_outcome(&o, per_request).with_server(t.proc, mark);
+    let mut m = Measure::from_outcome(&o, per_request).with_server(t.proc, mark);
+    m.wal = t.wal_size();
     (o, m)
 }
 

@@ -174,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         proc: base.proc,
         server: Some(base),
         keep: None,
+        data: None,
     };
     let began = Instant::now();
     let mut b = Bench {

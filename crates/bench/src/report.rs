@@ -24,6 +24,9 @@ pub struct Measure {
     pub peak_rss: u64,
     /// Bytes the server wrote to storage during the measurement.
     pub disk_written: u64,
+    /// Size of the server's WAL file at the end of the measurement, bytes (the largest it
+    /// has been: SQLite never shrinks it); 0 for servers without one.
+    pub wal: u64,
     /// Requests answered / items measured.
     pub count: u64,
     /// Status code summary (HTTP shapes).
@@ -232,8 +235,8 @@ impl Report {
             self.started, self.machine, self.scale, self.connections, self.seconds
         );
         if !self.rows.is_empty() {
-            s.push_str("| shape | figure | Quartier | baseline | ratio | Quartier p50 / p99 ms | baseline p50 / p99 ms | server CPU cores | server peak RSS MiB | server disk writes MiB | target | durability |\n");
-            s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
+            s.push_str("| shape | figure | Quartier | baseline | ratio | Quartier p50 / p99 ms | baseline p50 / p99 ms | server CPU cores | server peak RSS MiB | server disk writes MiB | server WAL MiB | target | durability |\n");
+            s.push_str("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n");
             for r in &self.rows {
                 let verdict = match r.met {
                     Some(true) => format!("{} ✔", r.target),
@@ -248,7 +251,7 @@ impl Report {
                 };
                 let _ = writeln!(
                     s,
-                    "| {} ({} conn) | {} | {} | {} ({}) | {:.2} | {} / {} | {} / {} | {} | {} | {} | {} | {} |",
+                    "| {} ({} conn) | {} | {} | {} ({}) | {:.2} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {} |",
                     r.shape,
                     r.connections,
                     what,
@@ -263,6 +266,7 @@ impl Report {
                     num(r.quartier.cpu_cores),
                     mib(r.quartier.peak_rss),
                     mib(r.quartier.disk_written),
+                    mib(r.quartier.wal),
                     verdict,
                     r.durability.as_deref().unwrap_or("-"),
                 );

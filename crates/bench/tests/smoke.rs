@@ -26,6 +26,7 @@ fn in_process() -> Launch {
                 addr,
                 proc: Proc::current(),
                 server: None,
+                data: Some(app.dir.path().to_owned()),
                 keep: Some(Box::new(app)),
             })
         })
@@ -49,6 +50,7 @@ async fn every_shape_runs_at_a_tiny_scale() {
             proc: Proc::current(),
             server: None,
             keep: None,
+            data: None,
         },
         work: work.path().to_owned(),
         keep: false,
@@ -99,6 +101,9 @@ async fn every_shape_runs_at_a_tiny_scale() {
             r.shape,
             r.ratio
         );
+        if ["create", "batch upsert", "PATCH attribute"].contains(&r.shape.as_str()) {
+            assert!(r.quartier.wal > 0, "{}: no WAL size", r.shape);
+        }
         assert!(
             !r.quartier.statuses.contains("conn-errors"),
             "{}: {}",
