@@ -1,6 +1,7 @@
 //! Writing entities in the wire forms NGSI-LD defines (normalized, concise, keyValues),
 //! compacting every IRI with the request's active context.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use chrono::SecondsFormat;
@@ -124,16 +125,18 @@ impl Serialize for EntityView<'_> {
             out.serialize_entry("modifiedAt", &timestamp(&e.modified_at))?;
         }
         for (name, all_instances) in &e.attrs {
-            let filtered: Vec<&Attribute>;
-            let instances: Vec<&Attribute> = match &opts.projection.dataset_ids {
+            // Only a datasetId selection copies; the usual render borrows the instances.
+            let filtered: Vec<Attribute>;
+            let instances: &[Attribute] = match &opts.projection.dataset_ids {
                 Some(wanted) => {
                     filtered = all_instances
                         .iter()
                         .filter(|a| wanted.contains(&a.dataset_id))
+                        .cloned()
                         .collect();
-                    filtered
+                    &filtered
                 }
-                None => all_instances.iter().collect(),
+                None => all_instances,
             };
             if !opts.projection.shows(name) || instances.is_empty() {
                 continue;
@@ -150,14 +153,14 @@ impl Serialize for EntityView<'_> {
                     out.serialize_entry(&key, &serde_json::json!({ "dataset": by_ds }))?;
                 }
                 Format::KeyValues => {
-                    out.serialize_entry(&key, &key_value(instances[0], ctx, opts))?;
+                    out.serialize_entry(&key, &key_value(&instances[0], ctx, opts))?;
                 }
                 _ if instances.len() == 1 => {
-                    out.serialize_entry(&key, &AttrView::new(instances[0], ctx, opts))?;
+                    out.serialize_entry(&key, &AttrView::new(&instances[0], ctx, opts))?;
                 }
                 _ => {
                     let all: Vec<AttrView<'_>> = instances
-                        .into_iter()
+                        .iter()
                         .map(|a| AttrView::new(a, ctx, opts))
                         .collect();
                     out.serialize_entry(&key, &all)?;
@@ -216,11 +219,12 @@ fn pick_language<'a>(map: &'a Value, lang: &str) -> Option<(&'a str, &'a Value)>
         .map(|(k, v)| (k.as_str(), v))
 }
 
-/// The value member content as shown (vocab compacted, objectList as objects).
-fn shown_value(a: &Attribute, ctx: &Context) -> Value {
+/// The value member content as shown (vocab compacted, objectList as objects; every other
+/// kind as stored, borrowed).
+fn shown_value<'a>(a: &'a Attribute, ctx: &Context) -> Cow<'a, Value> {
     match a.kind {
-        AttrKind::VocabProperty => compact_names(&a.value, ctx),
-        AttrKind::ListRelationship => Value::Array(
+        AttrKind::VocabProperty => Cow::Owned(compact_names(&a.value, ctx)),
+        AttrKind::ListRelationship => Cow::Owned(Value::Array(
             a.value
                 .as_array()
                 .map(|l| {
@@ -229,8 +233,8 @@ fn shown_value(a: &Attribute, ctx: &Context) -> Value {
                         .collect()
                 })
                 .unwrap_or_default(),
-        ),
-        _ => a.value.clone(),
+        )),
+        _ => Cow::Borrowed(&a.value),
     }
 }
 
@@ -287,12 +291,7 @@ impl Serialize for AttrView<'_> {
             if !concise || ambiguous {
                 o.serialize_entry("type", a.kind.type_name())?;
             }
-            match a.kind {
-                AttrKind::VocabProperty | AttrKind::ListRelationship => {
-                    o.serialize_entry(a.kind.value_member(), &shown_value(a, ctx))?;
-                }
-                _ => o.serialize_entry(a.kind.value_member(), &a.value)?,
-            }
+            o.serialize_entry(a.kind.value_member(), &shown_value(a, ctx))?;
         }
         if let Some(t) = &a.object_type {
             o.serialize_entry("objectType", &compact_names(t, ctx))?;

@@ -51,8 +51,7 @@ pub async fn retrieve(
             )));
         }
     }
-    let projected = p.contains_key("pick") || p.contains_key("omit");
-    if join.is_none() && !projected && req.accept != Accept::GeoJson {
+    if plain(join, &p, &req) {
         // The common case: one entity, serialised straight from the model.
         let view = render::EntityView::new(&e, &req.scope.ctx, &opts);
         return Ok(respond::entity(
@@ -85,7 +84,7 @@ pub async fn retrieve(
             .get(0)
             .and_then(Value::as_object)
             .is_some_and(Map::is_empty);
-    if (p.contains_key("pick") || p.contains_key("omit")) && nothing_left {
+    if projected(&p) && nothing_left {
         return Err(crate::error::ApiError(broker::BrokerError::not_found(
             format!("nothing of entity '{id}' is left after pick/omit"),
         )));
@@ -104,6 +103,17 @@ pub async fn retrieve(
         req.accept,
         &req.ctx_ref,
     ))
+}
+
+/// Whether `pick` or `omit` may leave an entity with nothing to show.
+fn projected(p: &Params) -> bool {
+    p.contains_key("pick") || p.contains_key("omit")
+}
+
+/// Whether the response is entities as they are (no joined entities, no pick/omit, not
+/// GeoJSON): then they are serialised straight from the model.
+fn plain(join: Option<(linked::Join, usize)>, p: &Params, req: &ReadReq) -> bool {
+    join.is_none() && !projected(p) && req.accept != Accept::GeoJson
 }
 
 fn geometry_property(p: &Params) -> String {
@@ -150,8 +160,7 @@ pub async fn render_page(
     opts: &render::RenderOptions,
 ) -> ApiResult<Response> {
     let join = linked::join(p)?;
-    let projected = p.contains_key("pick") || p.contains_key("omit");
-    if join.is_none() && !projected && req.accept != Accept::GeoJson {
+    if plain(join, p, req) {
         // The common case: a plain list, serialised straight from the model.
         let views = entities
             .iter()
@@ -201,7 +210,7 @@ fn render_list(
     let tree = params::projection_tree(p, ctx).unwrap_or_default();
     let rendered = broker::linked::render_joined(entities, linked_entities, join, ctx, opts, &tree);
     // An entity with nothing left after pick/omit is left out of a list.
-    let projected = p.contains_key("pick") || p.contains_key("omit");
+    let projected = projected(p);
     let rendered: Vec<Map<String, Value>> = rendered
         .into_iter()
         .filter(|m| !(projected && m.is_empty()))

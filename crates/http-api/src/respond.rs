@@ -2,6 +2,7 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use broker::render::EntityView;
 use ngsild_proto::{headers, media};
 use serde_json::{Map, Value};
 
@@ -26,42 +27,52 @@ pub fn body(status: StatusCode, mut body: Value, accept: Accept, ctx_ref: &Value
     if accept == Accept::JsonLd {
         add_context(&mut body, ctx_ref);
     }
-    let hm = headers(accept, ctx_ref);
-    (status, hm, serde_json::to_vec(&body).unwrap_or_default()).into_response()
+    serialized(status, &body, accept, ctx_ref)
 }
 
 /// One entity in JSON or JSON-LD (not GeoJSON), serialised straight from the model: the same
 /// document as [`body`] of the rendered entity, without building it first.
 pub fn entity(
     status: StatusCode,
-    view: broker::render::EntityView<'_>,
+    view: EntityView<'_>,
     accept: Accept,
     ctx_ref: &Value,
 ) -> Response {
-    let view = if accept == Accept::JsonLd {
-        view.with_context(ctx_ref)
-    } else {
-        view
-    };
-    let hm = headers(accept, ctx_ref);
-    (status, hm, serde_json::to_vec(&view).unwrap_or_default()).into_response()
+    serialized(status, &in_context(view, accept, ctx_ref), accept, ctx_ref)
 }
 
 /// A list of entities in JSON or JSON-LD (not GeoJSON), serialised straight from the model,
 /// like [`entity`].
 pub fn entity_list(
     status: StatusCode,
-    views: Vec<broker::render::EntityView<'_>>,
+    views: Vec<EntityView<'_>>,
     accept: Accept,
     ctx_ref: &Value,
 ) -> Response {
-    let views: Vec<_> = if accept == Accept::JsonLd {
-        views.into_iter().map(|v| v.with_context(ctx_ref)).collect()
+    let views: Vec<_> = views
+        .into_iter()
+        .map(|v| in_context(v, accept, ctx_ref))
+        .collect();
+    serialized(status, &views, accept, ctx_ref)
+}
+
+/// A JSON-LD entity carries its `@context` first, as [`add_context`] puts it.
+fn in_context<'a>(view: EntityView<'a>, accept: Accept, ctx_ref: &'a Value) -> EntityView<'a> {
+    if accept == Accept::JsonLd {
+        view.with_context(ctx_ref)
     } else {
-        views
-    };
+        view
+    }
+}
+
+fn serialized(
+    status: StatusCode,
+    body: &impl serde::Serialize,
+    accept: Accept,
+    ctx_ref: &Value,
+) -> Response {
     let hm = headers(accept, ctx_ref);
-    (status, hm, serde_json::to_vec(&views).unwrap_or_default()).into_response()
+    (status, hm, serde_json::to_vec(body).unwrap_or_default()).into_response()
 }
 
 /// Content-Type, and the Link header naming the context where the media type does not carry

@@ -525,13 +525,7 @@ impl Doc {
         let top_h = col_w * slant + size + 6.0;
         self.need(top_h + cell * n as f64 + 8.0);
         let top = self.y - top_h;
-        let max = snap
-            .matrix_counts
-            .iter()
-            .flatten()
-            .copied()
-            .max()
-            .unwrap_or(0);
+        let max = snap.matrix_max();
         for (i, name) in names.iter().enumerate() {
             let row = clip(name, size, false, row_w);
             let cy = top - cell * (i as f64 + 0.5);

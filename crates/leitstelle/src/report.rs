@@ -41,6 +41,19 @@ pub struct KpiRow {
     pub history: Vec<(String, f64)>,
 }
 
+impl Snapshot {
+    /// The largest count of the maturity matrix (0 when empty): full colour in the heat
+    /// maps of the HTML and the PDF.
+    pub(crate) fn matrix_max(&self) -> usize {
+        self.matrix_counts
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(0)
+    }
+}
+
 impl KpiRow {
     /// The lowest value a trend chart shows and the span up to the highest: history,
     /// baseline and target together (a span of 1 when they are all equal).
@@ -511,14 +524,7 @@ fn matrix_svg(snap: &Snapshot, lang: &str) -> String {
     let n = snap.matrix_domains.len();
     let (cell, label) = (36.0, 140.0);
     let size = label + cell * n as f64 + 4.0;
-    let max = snap
-        .matrix_counts
-        .iter()
-        .flatten()
-        .copied()
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
+    let max = snap.matrix_max().max(1) as f64;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{size}\" height=\"{size}\" viewBox=\"0 0 {size} {size}\" role=\"img\" aria-label=\"{}\">",
         t(lang, "matrix")

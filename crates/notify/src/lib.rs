@@ -4,7 +4,8 @@
 //! checks the endpoint URI and the host policy, then puts the [`Delivery`] on the bounded
 //! queue of the endpoint's worker. Workers are tokio tasks created on demand:
 //!
-//! - **HTTP(S)**: one worker per endpoint URI, which POSTs its queue in order and retries
+//! - **HTTP(S)**: [`NotifierConfig::lanes`] workers per endpoint URI; a delivery goes to the
+//!   lane of its [`Delivery::order_key`]. Each lane POSTs its queue in order and retries
 //!   connection errors, timeouts, 5xx, 408 and 429 with exponential backoff; other statuses
 //!   end the delivery at once.
 //! - **MQTT(S)**: one worker per broker connection (scheme, host, port, MQTT version,

@@ -119,7 +119,8 @@ impl SqliteStore {
         migrate(&mut conn).map_err(store_err)?;
         let memory = Arc::new(Memory::load(&conn)?);
         // Checkpoints (copying the WAL into the database file) run on their own thread, so
-        // that the writer only appends to the WAL and fsyncs it.
+        // that the writer mostly only appends to the WAL and fsyncs it (it finishes one
+        // itself when the WAL grows too large, see `writer::Wal`).
         conn.pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(store_err)?;
         checkpointer(path, sync, Arc::downgrade(&memory))?;

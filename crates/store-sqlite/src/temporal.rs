@@ -541,8 +541,9 @@ pub(crate) fn record(
         let ds = i.attribute.dataset_id.as_deref().unwrap_or_default();
         let key = SeriesCache::key(tenant, &i.entity_id, &i.attr, ds);
         let number = has_number(&i.attribute.value);
-        let (sid, shift_known) = match series.known.get(&key) {
-            Some(s) => *s,
+        let cached = series.known.get(&key).copied();
+        let (sid, shift_known) = match cached {
+            Some(s) => s,
             None => {
                 // A new series takes its first number as its stddev shift right away.
                 let first = if number {
@@ -550,20 +551,19 @@ pub(crate) fn record(
                 } else {
                     None
                 };
-                let s = if fresh.contains(i.entity_id.as_str())
+                if fresh.contains(i.entity_id.as_str())
                     && let Ok(sid) = new_series(tx, tenant, &i.entity_id, &i.attr, ds, first)
                 {
                     (sid, first.is_some())
                 } else {
                     // Also where a series outlived its entity's record (not expected).
                     series_id(tx, tenant, &i.entity_id, &i.attr, ds)?
-                };
-                series.put(key.clone(), s);
-                s
+                }
             }
         };
-        if !shift_known && number {
-            series.put(key, (sid, true));
+        // Remember a new series, and that a number (inserted below) fixes the shift.
+        if cached.is_none() || (!shift_known && number) {
+            series.put(key, (sid, shift_known || number));
         }
         // One instance per series and observation time: a second observation at the
         // same time (a retry, a correction, a re-import) replaces the first and keeps

@@ -1164,6 +1164,14 @@ fn speeds(v: &[Instance]) -> Vec<Value> {
         .collect()
 }
 
+/// Every instance of the car.
+async fn car_history(store: &SqliteStore) -> Vec<Instance> {
+    store
+        .instances(T, CAR, &InstanceFilter::default())
+        .await
+        .unwrap()
+}
+
 /// With `with_history`, every entity change is in history as soon as `apply` answers (no
 /// recorder), also across reopening, and a series deleted through the temporal API is
 /// started again by the next change instead of being written to under its old id.
@@ -1185,10 +1193,7 @@ async fn the_store_records_history_with_each_change() {
         )
         .await;
         put(&store, current(CAR, 70.0, None, "2026-03-01T10:02:00Z")).await;
-        let all = store
-            .instances(T, CAR, &InstanceFilter::default())
-            .await
-            .unwrap();
+        let all = car_history(&store).await;
         assert_eq!(speeds(&all), vec![json!(50.0), json!(60.0), json!(70.0)]);
         // Fuel: the first value (unchanged by the second write), then its deletion record.
         let fuel: Vec<_> = all.iter().filter(|i| i.attr == FUEL).collect();
@@ -1203,23 +1208,14 @@ async fn the_store_records_history_with_each_change() {
         // The temporal API forgets the speed series; the next change starts a new one.
         assert!(store.delete_attr(T, CAR, SPEED, None, true).await.unwrap());
         put(&store, current(CAR, 80.0, None, "2026-03-01T10:03:00Z")).await;
-        let after = store
-            .instances(T, CAR, &InstanceFilter::default())
-            .await
-            .unwrap();
+        let after = car_history(&store).await;
         assert_eq!(speeds(&after), vec![json!(80.0)]);
     }
     let store = open(&path);
-    let all = store
-        .instances(T, CAR, &InstanceFilter::default())
-        .await
-        .unwrap();
+    let all = car_history(&store).await;
     assert_eq!(speeds(&all), vec![json!(80.0)]);
     // Without `with_history` the store records nothing by itself.
     put(&store, current(CAR, 90.0, None, "2026-03-01T10:04:00Z")).await;
-    let all = store
-        .instances(T, CAR, &InstanceFilter::default())
-        .await
-        .unwrap();
+    let all = car_history(&store).await;
     assert_eq!(speeds(&all), vec![json!(80.0)]);
 }

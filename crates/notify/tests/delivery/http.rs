@@ -294,20 +294,26 @@ fn keyed(id: &str, uri: &str, body: &str, order_key: u64) -> notify::Delivery {
     }
 }
 
-/// One endpoint is served by parallel lanes: a stuck delivery holds only its own lane, and
-/// the deliveries with one order key (one entity) still arrive one after the other, in order.
-#[tokio::test]
-async fn an_endpoint_has_parallel_lanes_that_each_keep_their_order() {
+/// A notifier with `lanes` per endpoint, and a receiver that answers only when `gate` lets it.
+async fn gated(lanes: usize) -> (Arc<Semaphore>, Receiver, Arc<Recorder>, Notifier) {
     let gate = Arc::new(Semaphore::new(0));
     let rx = receiver(Behaviour::Gate(gate.clone())).await;
     let sink = Arc::new(Recorder::default());
     let notifier = Notifier::new(
         NotifierConfig {
-            lanes: 4,
+            lanes,
             ..open_config()
         },
         sink.clone(),
     );
+    (gate, rx, sink, notifier)
+}
+
+/// One endpoint is served by parallel lanes: a stuck delivery holds only its own lane, and
+/// the deliveries with one order key (one entity) still arrive one after the other, in order.
+#[tokio::test]
+async fn an_endpoint_has_parallel_lanes_that_each_keep_their_order() {
+    let (gate, rx, sink, notifier) = gated(4).await;
     for key in 0..4 {
         notifier.submit(keyed("urn:s", &rx.url("/"), &format!("first {key}"), key));
     }
@@ -340,16 +346,7 @@ async fn an_endpoint_has_parallel_lanes_that_each_keep_their_order() {
 /// With one lane an endpoint gets one delivery at a time.
 #[tokio::test]
 async fn one_lane_sends_one_at_a_time() {
-    let gate = Arc::new(Semaphore::new(0));
-    let rx = receiver(Behaviour::Gate(gate.clone())).await;
-    let sink = Arc::new(Recorder::default());
-    let notifier = Notifier::new(
-        NotifierConfig {
-            lanes: 1,
-            ..open_config()
-        },
-        sink.clone(),
-    );
+    let (gate, rx, sink, notifier) = gated(1).await;
     for key in 0..4 {
         notifier.submit(keyed("urn:s", &rx.url("/"), "x", key));
     }
