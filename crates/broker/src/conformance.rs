@@ -149,18 +149,12 @@ fn located(id: &str, lon: f64, lat: f64) -> Entity {
     let mut e = entity(id, "P");
     let t = e.created_at;
     e.attrs.insert(
-        crate::model::iri::LOCATION.into(),
-        vec![crate::model::Attribute {
-            kind: crate::model::AttrKind::GeoProperty,
-            value: serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
-            dataset_id: None,
-            observed_at: None,
-            unit_code: None,
-            object_type: None,
-            created_at: t,
-            modified_at: t,
-            sub: Default::default(),
-        }],
+        crate::model::iri::LOCATION,
+        vec![crate::model::Attribute::new(
+            crate::model::AttrKind::GeoProperty,
+            serde_json::json!({"type": "Point", "coordinates": [lon, lat]}),
+            t,
+        )],
     );
     e
 }

@@ -46,7 +46,7 @@ fn targets(e: &Entity) -> Vec<(String, String)> {
             out.extend(
                 objs.into_iter()
                     .filter_map(Value::as_str)
-                    .map(|t| (name.clone(), t.to_owned())),
+                    .map(|t| (name.to_string(), t.to_owned())),
             );
         }
     }
@@ -126,7 +126,7 @@ pub fn render_inline(
         let Some(slot) = out.get_mut(&key) else {
             continue;
         };
-        let child_tree = tree.children.get(name).unwrap_or(&empty);
+        let child_tree = tree.children.get(&**name).unwrap_or(&empty);
         for a in instances
             .iter()
             .filter(|a| a.kind == AttrKind::Relationship)

@@ -1,12 +1,10 @@
 //! What each write operation does to one entity: pure functions on the model.
 
-use std::collections::BTreeMap;
-
 use jsonld::Context;
 use serde_json::{Map, Value};
 
 use crate::error::{BrokerError, Result};
-use crate::model::{Attribute, Entity, Timestamp};
+use crate::model::{Attribute, Attrs, Entity, Timestamp};
 use crate::parse;
 
 /// If `v` is an attribute fragment that stands for NGSI-LD Null (`urn:ngsi-ld:null` as the
@@ -114,7 +112,7 @@ impl UpdateResult {
 fn put_instance(instances: &mut Vec<Attribute>, mut new: Attribute) -> bool {
     match instances
         .iter_mut()
-        .find(|a| a.dataset_id == new.dataset_id)
+        .find(|a| a.dataset_id() == new.dataset_id())
     {
         Some(old) => {
             new.created_at = old.created_at;
@@ -129,18 +127,13 @@ fn put_instance(instances: &mut Vec<Attribute>, mut new: Attribute) -> bool {
 }
 
 /// Append Entity Attributes: adds or overwrites (unless `no_overwrite`) each instance.
-pub fn append(
-    e: &mut Entity,
-    attrs: BTreeMap<String, Vec<Attribute>>,
-    no_overwrite: bool,
-    now: Timestamp,
-) -> UpdateResult {
+pub fn append(e: &mut Entity, attrs: Attrs, no_overwrite: bool, now: Timestamp) -> UpdateResult {
     let mut result = UpdateResult::default();
     for (name, new_instances) in attrs {
-        let instances = e.attrs.entry(name.clone()).or_default();
+        let instances = e.attrs.slot(&name);
         let mut changed = false;
         for new in new_instances {
-            let exists = instances.iter().any(|a| a.dataset_id == new.dataset_id);
+            let exists = instances.iter().any(|a| a.dataset_id() == new.dataset_id());
             if exists && no_overwrite {
                 continue;
             }
@@ -148,11 +141,12 @@ pub fn append(
             changed = true;
         }
         if changed {
-            result.updated.push(name);
+            result.updated.push(name.to_string());
         } else {
-            result
-                .not_updated
-                .push((name, "attribute exists and noOverwrite was given".into()));
+            result.not_updated.push((
+                name.to_string(),
+                "attribute exists and noOverwrite was given".into(),
+            ));
         }
     }
     if !result.updated.is_empty() {
@@ -163,11 +157,7 @@ pub fn append(
 
 /// Update Entity Attributes (clause 5.6.2.4, 1.9): each instance replaces the one with the
 /// same datasetId (keeping its createdAt) or is appended.
-pub fn update_existing(
-    e: &mut Entity,
-    attrs: BTreeMap<String, Vec<Attribute>>,
-    now: Timestamp,
-) -> UpdateResult {
+pub fn update_existing(e: &mut Entity, attrs: Attrs, now: Timestamp) -> UpdateResult {
     append(e, attrs, false, now)
 }
 
@@ -261,29 +251,32 @@ pub fn merge_fragment_with(
     meta.insert("type".into(), old.kind.type_name().into());
     meta.insert(old.kind.value_member().into(), old.value.clone());
     let parsed_meta = parse::attribute(name, name, &Value::Object(meta), ctx, now)?;
+    let mut parsed_meta = parsed_meta;
+    let parsed = parsed_meta.take_meta();
+    let meta = old.meta_mut();
     if obj.contains_key("observedAt") {
-        old.observed_at = parsed_meta.observed_at;
+        meta.observed_at = parsed.observed_at;
     }
     if obj.contains_key("unitCode") {
-        old.unit_code = parsed_meta.unit_code;
+        meta.unit_code = parsed.unit_code;
     }
     if obj.contains_key("objectType") {
-        old.object_type = parsed_meta.object_type;
+        meta.object_type = parsed.object_type;
     }
-    for (sub_name, sub) in parsed_meta.sub {
-        match old.sub.get_mut(&sub_name) {
+    for (sub_name, sub) in parsed.sub {
+        match meta.sub.get_mut(&sub_name) {
             Some(existing) => {
                 let created = existing.created_at;
                 *existing = sub;
                 existing.created_at = created;
             }
             None => {
-                old.sub.insert(sub_name, sub);
+                meta.sub.insert(sub_name, sub);
             }
         }
     }
     for d in subs_deleted {
-        old.sub.remove(&d);
+        meta.sub.remove(&d);
     }
     old.modified_at = now;
     Ok(())
@@ -336,12 +329,12 @@ pub fn merge_entity(
             let existing = e
                 .attrs
                 .get_mut(&expanded)
-                .and_then(|v| v.iter_mut().find(|a| a.dataset_id.as_deref() == dataset));
+                .and_then(|v| v.iter_mut().find(|a| a.dataset_id() == dataset));
             match existing {
                 Some(old) => merge_fragment(old, name, f, ctx, now)?,
                 None => {
                     let new = parse::attribute(name, &expanded, f, ctx, now)?;
-                    e.attrs.entry(expanded.clone()).or_default().push(new);
+                    e.attrs.slot(&expanded).push(new);
                 }
             }
         }
@@ -367,7 +360,7 @@ pub fn delete_attr(
         e.attrs.remove(name);
     } else {
         let before = instances.len();
-        instances.retain(|a| a.dataset_id.as_deref() != dataset_id);
+        instances.retain(|a| a.dataset_id() != dataset_id);
         if instances.len() == before {
             return Err(BrokerError::not_found(format!(
                 "attribute '{name}' has no instance with datasetId {}",

@@ -1,13 +1,11 @@
 //! Reading NGSI-LD entity and attribute payloads (normalized or concise form) into the
 //! model, validating them and expanding every name with the request's active context.
 
-use std::collections::BTreeMap;
-
 use jsonld::Context;
 use serde_json::{Map, Value};
 
 use crate::error::{BrokerError, Result};
-use crate::model::{AttrKind, Attribute, Entity, Timestamp, iri};
+use crate::model::{AttrKind, Attribute, Attrs, Entity, Timestamp, iri};
 
 /// Members of an entity object that are not attributes.
 pub(crate) const ENTITY_MEMBERS: [&str; 9] = [
@@ -207,12 +205,8 @@ fn valid_scope(s: &str) -> bool {
 }
 
 /// Reads every attribute member of an entity or fragment object.
-pub fn attributes(
-    obj: &Map<String, Value>,
-    ctx: &Context,
-    now: Timestamp,
-) -> Result<BTreeMap<String, Vec<Attribute>>> {
-    let mut out = BTreeMap::new();
+pub fn attributes(obj: &Map<String, Value>, ctx: &Context, now: Timestamp) -> Result<Attrs> {
+    let mut out = Attrs::new();
     for (name, v) in obj {
         if ENTITY_MEMBERS.contains(&name.as_str()) {
             continue;
@@ -256,7 +250,10 @@ pub fn attribute_instances(
         _ => vec![attribute(name, expanded, v, ctx, now)?],
     };
     for (i, a) in instances.iter().enumerate() {
-        if instances[..i].iter().any(|b| b.dataset_id == a.dataset_id) {
+        if instances[..i]
+            .iter()
+            .any(|b| b.dataset_id() == a.dataset_id())
+        {
             return Err(BrokerError::bad_data(format!(
                 "attribute '{name}' has two instances with the same datasetId"
             )));
@@ -372,24 +369,24 @@ pub fn attribute(
     let mut attr = new_attr(kind, value, now);
     if let Some(d) = obj.get("datasetId") {
         match d.as_str() {
-            Some(s) if is_uri(s) => attr.dataset_id = Some(s.to_owned()),
+            Some(s) if is_uri(s) => attr.meta_mut().dataset_id = Some(s.into()),
             _ => return Err(bad("datasetId must be a URI")),
         }
     }
     if let Some(o) = obj.get("observedAt") {
         match o.as_str() {
-            Some(s) if parse_datetime(s).is_some() => attr.observed_at = Some(s.to_owned()),
+            Some(s) if parse_datetime(s).is_some() => attr.meta_mut().observed_at = Some(s.into()),
             _ => return Err(bad("observedAt must be a DateTime")),
         }
     }
     if let Some(u) = obj.get("unitCode") {
         match u.as_str() {
-            Some(s) if !s.is_empty() => attr.unit_code = Some(s.to_owned()),
+            Some(s) if !s.is_empty() => attr.meta_mut().unit_code = Some(s.into()),
             _ => return Err(bad("unitCode must be a non-empty string")),
         }
     }
     if let Some(t) = obj.get("objectType") {
-        attr.object_type = Some(Box::new(expand_names(t, ctx).map_err(|e| bad(&e))?));
+        attr.meta_mut().object_type = Some(Box::new(expand_names(t, ctx).map_err(|e| bad(&e))?));
     }
     for (sub, sv) in obj {
         if ATTR_MEMBERS.contains(&sub.as_str()) || sub == "@context" {
@@ -397,7 +394,7 @@ pub fn attribute(
         }
         let sub_expanded = attr_name(sub, ctx)?;
         let instance = attribute(sub, &sub_expanded, sv, ctx, now)?;
-        attr.sub.insert(sub_expanded, instance);
+        attr.meta_mut().sub.insert(sub_expanded, instance);
     }
     Ok(attr)
 }

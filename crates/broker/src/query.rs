@@ -74,7 +74,7 @@ fn sort_value(e: &Entity, key: &OrderKey) -> Option<Value> {
 /// end possibly a member such as `createdAt` or `observedAt`.
 pub fn attr_sort_value(mut attr: &Attribute, rest: &[String]) -> Option<Value> {
     for (i, step) in rest.iter().enumerate() {
-        match attr.sub.get(step) {
+        match attr.sub().get(step) {
             Some(sub) => attr = sub,
             None if i + 1 == rest.len() => return member_value(attr, step),
             None => return None,
@@ -189,9 +189,9 @@ pub fn eval_q(q: &QExpr, e: &Entity) -> bool {
 fn member_value(a: &Attribute, name: &str) -> Option<Value> {
     let local = name.strip_prefix(iri::NGSI_LD).unwrap_or(name);
     match local {
-        "observedAt" => a.observed_at.clone().map(Value::String),
-        "unitCode" => a.unit_code.clone().map(Value::String),
-        "datasetId" => a.dataset_id.clone().map(Value::String),
+        "observedAt" => a.observed_at().map(Value::from),
+        "unitCode" => a.unit_code().map(Value::from),
+        "datasetId" => a.dataset_id().map(Value::from),
         "createdAt" => Some(crate::render::timestamp(&a.created_at).into()),
         "modifiedAt" => Some(crate::render::timestamp(&a.modified_at).into()),
         _ => None,
@@ -219,7 +219,7 @@ fn eval_term(t: &QTerm, e: &Entity) -> bool {
         let mut current = inst;
         let mut values: Option<Vec<Value>> = None;
         for (i, step) in t.path.sub_attrs.iter().enumerate() {
-            match current.sub.get(step) {
+            match current.sub().get(step) {
                 Some(sub) => current = sub,
                 None if i + 1 == t.path.sub_attrs.len() => match member_value(current, step) {
                     Some(v) => values = Some(vec![v]),

@@ -131,7 +131,7 @@ impl Serialize for EntityView<'_> {
                 Some(wanted) => {
                     filtered = all_instances
                         .iter()
-                        .filter(|a| wanted.contains(&a.dataset_id))
+                        .filter(|a| wanted.iter().any(|w| w.as_deref() == a.dataset_id()))
                         .cloned()
                         .collect();
                     &filtered
@@ -147,7 +147,7 @@ impl Serialize for EntityView<'_> {
                 Format::KeyValues if instances.len() > 1 => {
                     let mut by_ds = Map::new();
                     for a in instances {
-                        let k = a.dataset_id.clone().unwrap_or_else(|| "@none".into());
+                        let k = a.dataset_id().unwrap_or("@none").to_owned();
                         by_ds.insert(k, key_value(a, ctx, opts));
                     }
                     out.serialize_entry(&key, &serde_json::json!({ "dataset": by_ds }))?;
@@ -264,11 +264,11 @@ impl Serialize for AttrView<'_> {
             (AttrKind::LanguageProperty, Some(lang)) => pick_language(&a.value, lang),
             _ => None,
         };
-        let has_meta = a.dataset_id.is_some()
-            || a.observed_at.is_some()
-            || a.unit_code.is_some()
-            || a.object_type.is_some()
-            || !a.sub.is_empty()
+        let has_meta = a.dataset_id().is_some()
+            || a.observed_at().is_some()
+            || a.unit_code().is_some()
+            || a.object_type().is_some()
+            || !a.sub().is_empty()
             || opts.sys_attrs;
         if concise && !has_meta && lang_value.is_none() {
             match a.kind {
@@ -293,23 +293,23 @@ impl Serialize for AttrView<'_> {
             }
             o.serialize_entry(a.kind.value_member(), &shown_value(a, ctx))?;
         }
-        if let Some(t) = &a.object_type {
+        if let Some(t) = a.object_type() {
             o.serialize_entry("objectType", &compact_names(t, ctx))?;
         }
-        if let Some(d) = &a.dataset_id {
+        if let Some(d) = a.dataset_id() {
             o.serialize_entry("datasetId", d)?;
         }
-        if let Some(t) = &a.observed_at {
+        if let Some(t) = a.observed_at() {
             o.serialize_entry("observedAt", t)?;
         }
-        if let Some(u) = &a.unit_code {
+        if let Some(u) = a.unit_code() {
             o.serialize_entry("unitCode", u)?;
         }
         if opts.sys_attrs {
             o.serialize_entry("createdAt", &timestamp(&a.created_at))?;
             o.serialize_entry("modifiedAt", &timestamp(&a.modified_at))?;
         }
-        for (name, sub) in &a.sub {
+        for (name, sub) in a.sub() {
             o.serialize_entry(&ctx.compact_iri(name), &AttrView::new(sub, ctx, opts))?;
         }
         o.end()

@@ -368,11 +368,11 @@ impl Broker {
                 }
                 for (name, mut a) in latest.attrs {
                     a.modified_at = now;
-                    let slot = e.attrs.entry(name).or_default();
-                    match slot.iter_mut().find(|x| x.dataset_id == a.dataset_id) {
+                    let slot = e.attrs.slot(&name);
+                    match slot.iter_mut().find(|x| x.dataset_id() == a.dataset_id()) {
                         Some(x)
                             if not_older(&a, x)
-                                && (x.value != a.value || x.observed_at != a.observed_at) =>
+                                && (x.value != a.value || x.observed_at() != a.observed_at()) =>
                         {
                             a.created_at = x.created_at;
                             *x = a;
@@ -460,7 +460,7 @@ impl Broker {
             let inst = e
                 .attrs
                 .get_mut(&name)
-                .and_then(|v| v.iter_mut().find(|a| a.dataset_id.as_deref() == dataset))
+                .and_then(|v| v.iter_mut().find(|a| a.dataset_id() == dataset))
                 .ok_or_else(|| BrokerError::not_found(format!("attribute '{attr}' not found")))?;
             ops::merge_fragment_with(inst, &attr, &body, &ctx, now, true)?;
             e.modified_at = now;
@@ -495,7 +495,10 @@ impl Broker {
                 .get_mut(&name)
                 .ok_or_else(|| BrokerError::not_found(format!("attribute '{attr}' not found")))?;
             for mut new in instances {
-                match existing.iter_mut().find(|a| a.dataset_id == new.dataset_id) {
+                match existing
+                    .iter_mut()
+                    .find(|a| a.dataset_id() == new.dataset_id())
+                {
                     Some(old) => {
                         new.created_at = old.created_at;
                         *old = new;
@@ -569,8 +572,8 @@ impl Broker {
                     let mut e = cur.clone();
                     match mode {
                         Purge::Entities => return Ok(None),
-                        Purge::Drop(names) => e.attrs.retain(|n, _| !names.contains(n)),
-                        Purge::Keep(names) => e.attrs.retain(|n, _| names.contains(n)),
+                        Purge::Drop(names) => e.attrs.retain(|n, _| !names.iter().any(|x| x == n)),
+                        Purge::Keep(names) => e.attrs.retain(|n, _| names.iter().any(|x| x == n)),
                     }
                     e.modified_at = now;
                     Ok(Some(e))

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use broker::model::Name;
 use broker::query::EntityQuery;
 use serde_json::{Value, json};
 
@@ -25,7 +26,7 @@ fn details(p: &Params) -> ApiResult<bool> {
 }
 
 /// Per type: entity count and attribute name -> attribute kinds.
-type TypeIndex = BTreeMap<String, (usize, BTreeMap<String, BTreeSet<&'static str>>)>;
+type TypeIndex = BTreeMap<String, (usize, BTreeMap<Name, BTreeSet<&'static str>>)>;
 
 async fn index(st: &AppState, req: &ReadReq) -> ApiResult<TypeIndex> {
     let all = st.broker.all(&req.scope, &EntityQuery::default()).await?;
@@ -98,7 +99,7 @@ pub async fn type_info(
     let body = json!({
         "id": expanded, "type": "EntityTypeInfo", "typeName": ctx.compact_iri(&expanded), "entityCount": count,
         "attributeDetails": attrs.iter().map(|(a, kinds)| json!({
-            "id": a, "type": "Attribute", "attributeName": ctx.compact_iri(a), "attributeTypes": kinds.iter().collect::<Vec<_>>(),
+            "id": &**a, "type": "Attribute", "attributeName": ctx.compact_iri(a), "attributeTypes": kinds.iter().collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
     Ok(respond::body(
@@ -110,7 +111,7 @@ pub async fn type_info(
 }
 
 /// Per attribute: instance count, kinds, and the types of entities that have it.
-type AttrIndex = BTreeMap<String, (usize, BTreeSet<&'static str>, BTreeSet<String>)>;
+type AttrIndex = BTreeMap<Name, (usize, BTreeSet<&'static str>, BTreeSet<String>)>;
 
 async fn attr_index(st: &AppState, req: &ReadReq) -> ApiResult<AttrIndex> {
     let all = st.broker.all(&req.scope, &EntityQuery::default()).await?;
@@ -140,7 +141,7 @@ pub async fn attributes(
             idx.iter()
                 .map(|(a, (_, _, types))| {
                     json!({
-                        "id": a, "type": "Attribute", "attributeName": ctx.compact_iri(a),
+                        "id": &**a, "type": "Attribute", "attributeName": ctx.compact_iri(a),
                         "typeNames": types.iter().map(|t| ctx.compact_iri(t)).collect::<Vec<_>>(),
                     })
                 })
@@ -169,7 +170,7 @@ pub async fn attribute_info(
     let ctx = &req.scope.ctx;
     let expanded = ctx.expand_term(&attr);
     let idx = attr_index(&st, &req).await?;
-    let (count, kinds, types) = idx.get(&expanded).ok_or_else(|| {
+    let (count, kinds, types) = idx.get(expanded.as_str()).ok_or_else(|| {
         ApiError(broker::BrokerError::not_found(format!(
             "no attribute '{attr}'"
         )))

@@ -526,7 +526,9 @@ impl Indicator {
             method,
             frequency,
             value: read::number(e, attr::KPI_VALUE),
-            value_at: e.attr(attr::KPI_VALUE).and_then(|a| a.observed_at.clone()),
+            value_at: e
+                .attr(attr::KPI_VALUE)
+                .and_then(|a| a.observed_at().map(str::to_owned)),
             coverage: read::number(e, attr::DATA_COVERAGE),
             status: read::text(e, attr::INDICATOR_STATUS).and_then(|s| Status::parse(&s)),
             error: read::text(e, attr::COMPUTATION_ERROR),

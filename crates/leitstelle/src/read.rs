@@ -85,8 +85,7 @@ pub fn date(e: &Entity, name: &str) -> Option<NaiveDate> {
 /// The `observedAt` of an attribute as a date.
 pub fn observed(e: &Entity, name: &str) -> Option<NaiveDate> {
     let a = e.attr(name)?;
-    a.observed_at
-        .as_deref()
+    a.observed_at()
         .and_then(|s| date_of(&Value::String(s.to_owned())))
 }
 

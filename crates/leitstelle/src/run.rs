@@ -351,7 +351,7 @@ impl crate::Leitstelle {
                 .map_err(|e| BrokerError::internal(e.to_string()))?
                 .iter()
                 .filter(|x| x.deleted_at.is_none())
-                .filter_map(|x| Some((x.attribute.observed_at.clone()?, x.number()?)))
+                .filter_map(|x| Some((x.attribute.observed_at()?.to_owned(), x.number()?)))
                 .collect();
             histories.insert(i.id.clone(), points);
         }

@@ -267,7 +267,7 @@ fn self_reference(id: &str, name: &str, a: &Attribute) -> Result<(), String> {
     if points_home {
         return Err(format!("'{}' refers to the entity itself", short(name)));
     }
-    for (sub, s) in &a.sub {
+    for (sub, s) in a.sub() {
         self_reference(id, sub, s)?;
     }
     Ok(())

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-
 use broker::model::{AttrKind, Attribute};
 use broker::temporal::{
     AggrMethod, Instance, InstanceFilter, TemporalStore, TimeProperty, TimeRange,
@@ -41,16 +39,14 @@ async fn main() {
                         entity_id: id.clone(),
                         attr: attr.into(),
                         instance_id: format!("urn:ngsi-ld:AttributeInstance:{s}-{k}"),
-                        attribute: Attribute {
-                            kind: AttrKind::Property,
-                            value: json!(20.0 + (k % 60) as f64 / 10.0),
-                            dataset_id: None,
-                            observed_at: Some(at.to_rfc3339()),
-                            unit_code: None,
-                            object_type: None,
-                            created_at: at,
-                            modified_at: at,
-                            sub: BTreeMap::new(),
+                        attribute: {
+                            let mut a = Attribute::new(
+                                AttrKind::Property,
+                                json!(20.0 + (k % 60) as f64 / 10.0),
+                                at,
+                            );
+                            a.meta_mut().observed_at = Some(at.to_rfc3339().into());
+                            a
                         },
                         deleted_at: None,
                     }

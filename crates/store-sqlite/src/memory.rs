@@ -1,10 +1,10 @@
 //! The in-memory read copy of every tenant's entities.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
-use broker::model::{AttrKind, Entity};
+use broker::model::{AttrKind, Entity, Name};
 use broker::store::{Pager, Prefilter, StoreError};
 use geo::BoundingRect;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -49,11 +49,11 @@ impl std::fmt::Debug for ById {
 }
 
 /// A GeoProperty's bounding box, tagged with (attribute, entity).
-type Boxed = GeomWithData<Rectangle<[f64; 2]>, (Arc<str>, ById)>;
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, (Name, ById)>;
 
-/// The bounding boxes of every GeoProperty instance of an entity; attribute names come from
-/// `names`, so that all boxes of one attribute share one copy of its name.
-fn geo_boxes(e: &Arc<Entity>, names: &mut BTreeSet<Arc<str>>) -> Vec<Boxed> {
+/// The bounding boxes of every GeoProperty instance of an entity, tagged with the entity's
+/// own (interned) attribute name.
+fn geo_boxes(e: &Arc<Entity>) -> Vec<Boxed> {
     let mut out = Vec::new();
     for (name, instances) in &e.attrs {
         for a in instances.iter().filter(|a| a.kind == AttrKind::GeoProperty) {
@@ -64,18 +64,39 @@ fn geo_boxes(e: &Arc<Entity>, names: &mut BTreeSet<Arc<str>>) -> Vec<Boxed> {
                 continue;
             };
             let rect = Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]);
-            let name = match names.get(name.as_str()) {
-                Some(n) => n.clone(),
-                None => {
-                    let n: Arc<str> = Arc::from(name.as_str());
-                    names.insert(n.clone());
-                    n
-                }
-            };
-            out.push(GeomWithData::new(rect, (name, ById(e.clone()))));
+            out.push(GeomWithData::new(rect, (name.clone(), ById(e.clone()))));
         }
     }
     out
+}
+
+/// The attribute names of resident entities, one shared copy of each: a million entities
+/// with `temperature` hold one string, not a million. Names no entity holds any more are
+/// dropped whenever the set has doubled since the last sweep.
+#[derive(Default)]
+pub(crate) struct Names {
+    set: HashSet<Name>,
+    sweep_at: usize,
+}
+
+impl Names {
+    /// Smallest set size at which a sweep is considered.
+    const MIN_SWEEP: usize = 4096;
+
+    /// Makes `e` hold the shared copy of each of its attribute names.
+    pub(crate) fn intern(&mut self, e: &mut Entity) {
+        e.attrs.intern(|n| match self.set.get(&**n) {
+            Some(shared) => shared.clone(),
+            None => {
+                self.set.insert(n.clone());
+                n.clone()
+            }
+        });
+        if self.set.len() >= self.sweep_at.max(Self::MIN_SWEEP) {
+            self.set.retain(|n| Arc::strong_count(n) > 1);
+            self.sweep_at = 2 * self.set.len();
+        }
+    }
 }
 
 /// One tenant's entities, by id, by type and by location (an R*-tree of GeoProperty
@@ -85,8 +106,6 @@ pub(crate) struct Tenant {
     entities: BTreeSet<ById>,
     by_type: HashMap<String, BTreeSet<ById>>,
     spatial: RTree<Boxed>,
-    /// The GeoProperty names the R*-tree's boxes refer to.
-    geo_names: BTreeSet<Arc<str>>,
 }
 
 impl Tenant {
@@ -100,7 +119,7 @@ impl Tenant {
                 .or_default()
                 .insert(ById(e.clone()));
         }
-        for b in geo_boxes(&e, &mut self.geo_names) {
+        for b in geo_boxes(&e) {
             self.spatial.insert(b);
         }
         // `replace`: an equal (same id) element would otherwise stay.
@@ -114,7 +133,7 @@ impl Tenant {
     }
 
     fn unindex(&mut self, e: &Arc<Entity>) {
-        for b in geo_boxes(e, &mut self.geo_names) {
+        for b in geo_boxes(e) {
             self.spatial.remove(&b);
         }
         for t in &e.types {
@@ -134,6 +153,8 @@ pub(crate) struct Memory {
     pub(crate) tenants: RwLock<HashMap<String, Tenant>>,
     /// Small documents by (namespace, key): subscriptions, hosted contexts.
     pub(crate) meta: RwLock<BTreeMap<(String, String), String>>,
+    /// The attribute names resident entities share.
+    pub(crate) names: Mutex<Names>,
 }
 
 impl Memory {
@@ -141,6 +162,7 @@ impl Memory {
     pub(crate) fn load(conn: &Connection) -> Result<Self, StoreError> {
         let err = |e: rusqlite::Error| StoreError(e.to_string());
         let mut tenants: HashMap<String, Tenant> = HashMap::new();
+        let mut shared = Names::default();
         let mut stmt = conn.prepare("SELECT name FROM tenants").map_err(err)?;
         let names = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
         for n in names {
@@ -157,6 +179,7 @@ impl Memory {
             let mut e: Entity = serde_json::from_str(&doc)
                 .map_err(|e| StoreError(format!("corrupt entity row in tenant '{tenant}': {e}")))?;
             e.shrink_to_fit();
+            shared.intern(&mut e);
             tenants.entry(tenant).or_default().put(Arc::new(e));
         }
         let mut meta = BTreeMap::new();
@@ -178,6 +201,7 @@ impl Memory {
         Ok(Self {
             tenants: RwLock::new(tenants),
             meta: RwLock::new(meta),
+            names: Mutex::new(shared),
         })
     }
 

@@ -500,8 +500,7 @@ fn run_flag_op(tx: &Transaction<'_>, tenant: &str, op: Op) -> Result<bool, Store
             )
             .map_err(sql_err)?;
             // The instance stays in its series: its datasetId cannot change.
-            let mut new = *new;
-            new.dataset_id = (!ds.is_empty()).then_some(ds);
+            let new = new.with_dataset_id((!ds.is_empty()).then_some(ds.as_str()));
             let ts = insert_instance(
                 tx,
                 sid,
@@ -538,7 +537,7 @@ pub(crate) fn record(
     }
     let mut dirty = std::collections::BTreeSet::new();
     for i in instances {
-        let ds = i.attribute.dataset_id.as_deref().unwrap_or_default();
+        let ds = i.attribute.dataset_id().unwrap_or_default();
         let key = SeriesCache::key(tenant, &i.entity_id, &i.attr, ds);
         let number = has_number(&i.attribute.value);
         let cached = series.known.get(&key).copied();
@@ -570,7 +569,7 @@ pub(crate) fn record(
         // its instanceId and createdAt.
         let same = match (
             i.deleted_at,
-            i.attribute.observed_at.as_deref().and_then(parse_time),
+            i.attribute.observed_at().and_then(parse_time),
         ) {
             (None, Some(at)) => tx
                 .prepare_cached(
@@ -735,7 +734,7 @@ fn insert_instance(
     deleted: Option<Timestamp>,
     shift_known: bool,
 ) -> Result<Option<i64>, StoreError> {
-    let observed = a.observed_at.as_deref().and_then(parse_time).map(micros);
+    let observed = a.observed_at().and_then(parse_time).map(micros);
     let created = micros(a.created_at);
     let deleted = deleted.map(micros);
     let ts = observed.or(deleted).unwrap_or(created);

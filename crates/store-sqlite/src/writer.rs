@@ -258,6 +258,9 @@ fn commit_group(
                         Ok(Some(mut next)) => {
                             next.id = change.id.clone();
                             next.shrink_to_fit();
+                            if let Ok(mut names) = memory.names.lock() {
+                                names.intern(&mut next);
+                            }
                             let doc = serde_json::to_string(&next)
                                 .map_err(|e| StoreError(e.to_string()))?;
                             upsert

@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,17 +35,11 @@ fn open(path: &Path) -> SqliteStore {
 }
 
 fn attr(value: Value, observed: Option<&str>, ds: Option<&str>, created: &str) -> Attribute {
-    Attribute {
-        kind: AttrKind::Property,
-        value,
-        dataset_id: ds.map(str::to_owned),
-        observed_at: observed.map(str::to_owned),
-        unit_code: None,
-        object_type: None,
-        created_at: t(created),
-        modified_at: t(created),
-        sub: BTreeMap::new(),
+    let mut a = Attribute::new(AttrKind::Property, value, t(created)).with_dataset_id(ds);
+    if let Some(o) = observed {
+        a.meta_mut().observed_at = Some(o.into());
     }
+    a
 }
 
 /// An instance observed at `observed` (created at the same time).
@@ -475,7 +468,7 @@ async fn ranges_last_n_and_order() {
     seed(&store).await;
     // Recorded out of order, and one instance without observedAt.
     let mut late = obs(CAR, SPEED, json!(0), "2020-08-01T09:00:00Z", None);
-    late.attribute.observed_at = None;
+    late.attribute.meta_mut().observed_at = None;
     store
         .record(
             T,
@@ -586,7 +579,7 @@ async fn deletes_modify_and_deletion_records() {
     // Modify: new value and a new observedAt (moves it in time).
     let mut new = three.attribute.clone();
     new.value = json!(30);
-    new.observed_at = Some("2020-08-01T12:30:00Z".into());
+    new.meta_mut().observed_at = Some("2020-08-01T12:30:00Z".into());
     assert!(
         store
             .modify_instance(T, CAR, SPEED, &three.instance_id, new)
@@ -677,7 +670,7 @@ async fn deletes_modify_and_deletion_records() {
         "2020-08-01T10:50:00Z",
         None,
     );
-    gone.attribute.observed_at = None;
+    gone.attribute.meta_mut().observed_at = None;
     gone.deleted_at = Some(t("2020-08-01T13:00:00Z"));
     store.record(T, vec![], vec![gone.clone()]).await.unwrap();
     let out = store
@@ -815,7 +808,7 @@ async fn history_survives_reopening_and_reset_clears_it() {
         .await
         .unwrap()
         .remove(0);
-    dup.attribute.observed_at = Some("2020-08-02T00:00:00Z".into());
+    dup.attribute.meta_mut().observed_at = Some("2020-08-02T00:00:00Z".into());
     assert!(
         store
             .record(
@@ -1048,9 +1041,9 @@ async fn rollups_agree_with_scanning_through_writes_deletes_and_modifies() {
             5 => {
                 let mut a = i.attribute.clone();
                 a.value = json!(rng.next(50));
-                let moved = t(a.observed_at.as_deref().unwrap())
+                let moved = t(a.observed_at().unwrap())
                     + chrono::Duration::minutes(rng.next(300) as i64 - 150);
-                a.observed_at = Some(moved.to_rfc3339());
+                a.meta_mut().observed_at = Some(moved.to_rfc3339().into());
                 assert!(
                     store
                         .modify_instance(T, ent, &i.attr, &i.instance_id, a)
@@ -1130,10 +1123,10 @@ impl broker::Clock for At {
 }
 
 fn current(id: &str, speed: f64, fuel: Option<f64>, at: &str) -> broker::model::Entity {
-    let mut attrs = BTreeMap::new();
+    let mut attrs = broker::model::Attrs::new();
     attrs.insert(SPEED.to_owned(), vec![attr(json!(speed), None, None, at)]);
     if let Some(f) = fuel {
-        attrs.insert(FUEL.to_owned(), vec![attr(json!(f), None, None, at)]);
+        attrs.insert(FUEL, vec![attr(json!(f), None, None, at)]);
     }
     broker::model::Entity {
         id: id.to_owned(),

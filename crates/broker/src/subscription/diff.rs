@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use crate::model::{Attribute, Entity};
+use crate::model::{Attribute, Entity, Name};
 
 use super::model::Trigger;
 
@@ -10,25 +10,25 @@ use super::model::Trigger;
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct AttrChanges {
     /// Attributes that did not exist before.
-    pub created: BTreeSet<String>,
+    pub created: BTreeSet<Name>,
     /// Attributes whose content changed (any instance).
-    pub updated: BTreeSet<String>,
+    pub updated: BTreeSet<Name>,
     /// Attributes (or instances) that disappeared: (name, datasetId).
-    pub deleted: Vec<(String, Option<String>)>,
+    pub deleted: Vec<(Name, Option<String>)>,
 }
 
 /// Equal ignoring the system timestamps.
 pub fn same(a: &Attribute, b: &Attribute) -> bool {
     a.kind == b.kind
         && a.value == b.value
-        && a.dataset_id == b.dataset_id
-        && a.observed_at == b.observed_at
-        && a.unit_code == b.unit_code
-        && a.object_type == b.object_type
-        && a.sub.len() == b.sub.len()
-        && a.sub
+        && a.dataset_id() == b.dataset_id()
+        && a.observed_at() == b.observed_at()
+        && a.unit_code() == b.unit_code()
+        && a.object_type() == b.object_type()
+        && a.sub().len() == b.sub().len()
+        && a.sub()
             .iter()
-            .all(|(k, x)| b.sub.get(k).is_some_and(|y| same(x, y)))
+            .all(|(k, x)| b.sub().get(k).is_some_and(|y| same(x, y)))
 }
 
 /// Compares the attributes of two states of an entity.
@@ -49,8 +49,9 @@ pub fn diff(before: Option<&Entity>, after: Option<&Entity>) -> AttrChanges {
                     c.updated.insert(name.clone());
                 }
                 for o in old {
-                    if !new.iter().any(|n| n.dataset_id == o.dataset_id) {
-                        c.deleted.push((name.clone(), o.dataset_id.clone()));
+                    if !new.iter().any(|n| n.dataset_id() == o.dataset_id()) {
+                        c.deleted
+                            .push((name.clone(), o.dataset_id().map(str::to_owned)));
                     }
                 }
             }
@@ -58,8 +59,10 @@ pub fn diff(before: Option<&Entity>, after: Option<&Entity>) -> AttrChanges {
     }
     for (name, old) in b {
         if !a.contains_key(name) {
-            c.deleted
-                .extend(old.iter().map(|o| (name.clone(), o.dataset_id.clone())));
+            c.deleted.extend(
+                old.iter()
+                    .map(|o| (name.clone(), o.dataset_id().map(str::to_owned))),
+            );
         }
     }
     c
@@ -74,7 +77,7 @@ pub fn trigger(
     triggers: &HashSet<Trigger>,
     watched: Option<&HashSet<String>>,
 ) -> Option<Trigger> {
-    let relevant = |n: &String| watched.is_none_or(|w| w.contains(n));
+    let relevant = |n: &Name| watched.is_none_or(|w| w.contains(&**n));
     let created = changes.created.iter().any(relevant);
     let updated = changes.updated.iter().any(relevant);
     let deleted = changes.deleted.iter().any(|(n, _)| relevant(n));

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::diff::AttrChanges;
 use super::model::{Compiled, Trigger};
-use crate::model::{AttrKind, Attribute, Entity, Timestamp};
+use crate::model::{AttrKind, Attribute, Entity, Name, Timestamp};
 use crate::parse::NGSI_LD_NULL;
 use crate::render::{self, Format, Projection, RenderOptions};
 
@@ -83,8 +83,8 @@ fn deleted_form(old: &Attribute, c: &Compiled, now: &Timestamp, entity_gone: boo
         old.kind.value_member().into(),
         null_value(old.kind, entity_gone),
     );
-    if let Some(d) = &old.dataset_id {
-        o.insert("datasetId".into(), d.clone().into());
+    if let Some(d) = old.dataset_id() {
+        o.insert("datasetId".into(), d.into());
     }
     if c.show_changes {
         o.insert(previous_member(old.kind).into(), previous(old, c));
@@ -166,21 +166,21 @@ pub fn entity_data(
             };
             for s in slots {
                 let Some(o) = s.as_object_mut() else { continue };
-                let ds = o
-                    .get("datasetId")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                if let Some(p) = prev.iter().find(|a| a.dataset_id == ds) {
+                let ds = o.get("datasetId").and_then(Value::as_str);
+                if let Some(p) = prev.iter().find(|a| a.dataset_id() == ds) {
                     o.insert(previous_member(p.kind).into(), previous(p, c));
                 }
             }
         }
     }
     let gone = after.is_none();
-    let deleted: Vec<(String, Option<String>)> = if gone {
+    let deleted: Vec<(Name, Option<String>)> = if gone {
         old.attrs
             .iter()
-            .flat_map(|(n, v)| v.iter().map(|a| (n.clone(), a.dataset_id.clone())))
+            .flat_map(|(n, v)| {
+                v.iter()
+                    .map(|a| (n.clone(), a.dataset_id().map(str::to_owned)))
+            })
             .collect()
     } else {
         changes.deleted.clone()
@@ -193,9 +193,9 @@ pub fn entity_data(
         (false, r) => r == Trigger::AttributeDeleted || r == Trigger::EntityUpdated,
     };
     if show_deleted {
-        let mut done: HashSet<String> = HashSet::new();
+        let mut done: HashSet<Name> = HashSet::new();
         for (name, ds) in deleted {
-            let watched = c.watched.as_ref().is_none_or(|w| w.contains(&name));
+            let watched = c.watched.as_ref().is_none_or(|w| w.contains(&*name));
             if !wanted(c, &name) || (gone && !watched) || done.contains(&name) {
                 continue;
             }
@@ -208,10 +208,10 @@ pub fn entity_data(
             if all_gone {
                 // deleteAll: one null for the attribute, whatever its instances were.
                 let mut first = instances[0].clone();
-                first.dataset_id = None;
+                first = first.with_dataset_id(None);
                 out.insert(key, deleted_form(&first, c, now, gone));
                 done.insert(name);
-            } else if let Some(inst) = instances.iter().find(|a| a.dataset_id == ds) {
+            } else if let Some(inst) = instances.iter().find(|a| a.dataset_id() == ds.as_deref()) {
                 if c.format == Format::KeyValues
                     && out.get(&key).is_some_and(|v| v.get("dataset").is_some())
                 {
@@ -228,10 +228,7 @@ pub fn entity_data(
                 } else if c.format == Format::KeyValues && out.contains_key(&key) {
                     let mut d = Map::new();
                     for remaining in after.and_then(|a| a.attrs.get(&name)).into_iter().flatten() {
-                        let rk = remaining
-                            .dataset_id
-                            .clone()
-                            .unwrap_or_else(|| "@none".into());
+                        let rk = remaining.dataset_id().unwrap_or("@none").to_owned();
                         d.insert(rk, out.get(&key).cloned().unwrap_or(Value::Null));
                     }
                     d.insert(

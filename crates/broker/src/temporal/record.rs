@@ -60,7 +60,7 @@ pub fn instances_of(
                 if !unchanged {
                     out.push(Instance {
                         entity_id: id.clone(),
-                        attr: name.clone(),
+                        attr: name.to_string(),
                         instance_id: instance_id(),
                         attribute: inst.clone(),
                         deleted_at: None,
@@ -73,8 +73,8 @@ pub fn instances_of(
         for (name, instances) in &b.attrs {
             let now_there = after.and_then(|a| a.attrs.get(name));
             for inst in instances {
-                let kept =
-                    now_there.is_some_and(|v| v.iter().any(|x| x.dataset_id == inst.dataset_id));
+                let kept = now_there
+                    .is_some_and(|v| v.iter().any(|x| x.dataset_id() == inst.dataset_id()));
                 if !kept {
                     out.push(deletion(&id, name, inst, now));
                 }
@@ -92,8 +92,10 @@ fn deletion(entity: &str, name: &str, old: &Attribute, now: Timestamp) -> Instan
         crate::model::AttrKind::LanguageProperty => serde_json::json!({"@none": NGSI_LD_NULL}),
         _ => Value::String(NGSI_LD_NULL.into()),
     };
-    attribute.observed_at = None;
-    attribute.sub.clear();
+    let meta = attribute.meta_mut();
+    meta.observed_at = None;
+    meta.sub.clear();
+    attribute.shrink_to_fit();
     attribute.modified_at = now;
     Instance {
         entity_id: entity.into(),

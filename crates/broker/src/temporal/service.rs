@@ -74,11 +74,9 @@ impl ContentRange {
 /// Time of an instance on the requested time property, as an instant.
 fn instant(i: &Instance, p: super::TimeProperty) -> Option<crate::model::Timestamp> {
     match p {
-        super::TimeProperty::ObservedAt => i
-            .attribute
-            .observed_at
-            .as_deref()
-            .and_then(parse::parse_datetime),
+        super::TimeProperty::ObservedAt => {
+            i.attribute.observed_at().and_then(parse::parse_datetime)
+        }
         super::TimeProperty::CreatedAt => Some(i.attribute.created_at),
         super::TimeProperty::ModifiedAt => Some(i.attribute.modified_at),
         super::TimeProperty::DeletedAt => i.deleted_at,
@@ -179,8 +177,7 @@ pub struct Latest {
 
 /// An observation time as an instant (`None` when absent or unreadable).
 pub(crate) fn observed(a: &Attribute) -> Option<chrono::DateTime<chrono::Utc>> {
-    a.observed_at
-        .as_deref()
+    a.observed_at()
         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&chrono::Utc))
 }
@@ -202,7 +199,7 @@ fn newest(attrs: &[(String, Attribute)]) -> Vec<(String, Attribute)> {
         }
         match out
             .iter_mut()
-            .find(|(n, x)| n == name && x.dataset_id == a.dataset_id)
+            .find(|(n, x)| n == name && x.dataset_id() == a.dataset_id())
         {
             Some((_, x)) => {
                 if not_older(a, x) {
@@ -487,7 +484,7 @@ impl Temporal {
                     .projection
                     .dataset_ids
                     .as_ref()
-                    .is_none_or(|d| d.contains(&i.attribute.dataset_id))
+                    .is_none_or(|d| d.iter().any(|w| w.as_deref() == i.attribute.dataset_id()))
             };
             let has_history = instances.iter().any(|i| wanted(&i));
             project(&mut rendered, &req.opts, &s.ctx);
@@ -759,11 +756,7 @@ fn history_probe(rec: &EntityRecord, instances: &[&Instance]) -> Entity {
         attrs: Default::default(),
     };
     for i in instances.iter().filter(|i| i.deleted_at.is_none()) {
-        probe
-            .attrs
-            .entry(i.attr.clone())
-            .or_default()
-            .push(i.attribute.clone());
+        probe.attrs.slot(&i.attr).push(i.attribute.clone());
     }
     probe
 }

@@ -27,7 +27,7 @@ pub struct Instance {
 impl Instance {
     /// The datasetId of the instance.
     pub fn dataset_id(&self) -> Option<&str> {
-        self.attribute.dataset_id.as_deref()
+        self.attribute.dataset_id()
     }
 
     /// The numeric value, if the value is a number (what aggregation works on).

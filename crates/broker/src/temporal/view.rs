@@ -37,7 +37,7 @@ pub fn values_member(kind: AttrKind) -> &'static str {
 
 fn time_of(i: &Instance, p: TimeProperty) -> Option<String> {
     match p {
-        TimeProperty::ObservedAt => i.attribute.observed_at.clone(),
+        TimeProperty::ObservedAt => i.attribute.observed_at().map(str::to_owned),
         TimeProperty::CreatedAt => Some(timestamp(&i.attribute.created_at)),
         TimeProperty::ModifiedAt => Some(timestamp(&i.attribute.modified_at)),
         TimeProperty::DeletedAt => i.deleted_at.as_ref().map(timestamp),
@@ -73,7 +73,7 @@ pub fn render(
         opts.projection
             .dataset_ids
             .as_ref()
-            .is_none_or(|d| d.contains(&i.attribute.dataset_id))
+            .is_none_or(|d| d.iter().any(|w| w.as_deref() == i.attribute.dataset_id()))
     };
     for i in instances.iter().filter(|i| wanted(i)) {
         by_attr.entry(i.attr.as_str()).or_default().push(i);
