@@ -190,6 +190,20 @@ async fn bbox_prefilter_narrows_and_follows_updates(s: &dyn EntityStore) {
     .await
     .unwrap();
     assert_eq!(ids(s.scan("t5", &pre).await.unwrap()), ["urn:out"]);
+    // An update that leaves the location alone is what the box finds afterwards.
+    let mut noted = located("urn:out", 8.76, 51.72);
+    noted.attrs.insert(
+        "https://example.org/note",
+        vec![crate::model::Attribute::new(
+            crate::model::AttrKind::Property,
+            "moved".into(),
+            noted.created_at,
+        )],
+    );
+    s.apply("t5", vec![put(noted)]).await.unwrap();
+    let found = s.scan("t5", &pre).await.unwrap();
+    assert_eq!(ids(found.clone()), ["urn:out"]);
+    assert!(found[0].attrs.contains_key("https://example.org/note"));
     let other_attr = Prefilter {
         bbox: Some(("https://example.org/elsewhere".into(), rect)),
         ..Default::default()

@@ -55,6 +55,18 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE meta (ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)) WITHOUT ROWID;",
     temporal::MIGRATION,
     temporal::ROLLUP_MIGRATION,
+    // An entity document (about 2 KB for ten attributes) is larger than a WITHOUT ROWID
+    // row keeps on its page (about 1 KB at 4 KiB pages), so every update rewrote overflow
+    // pages too. A rowid table keeps documents up to about 4 KB on the page.
+    "CREATE TABLE entities_rowid (
+         tenant TEXT NOT NULL,
+         id TEXT NOT NULL,
+         doc TEXT NOT NULL,
+         PRIMARY KEY (tenant, id)
+     );
+     INSERT INTO entities_rowid (tenant, id, doc) SELECT tenant, id, doc FROM entities;
+     DROP TABLE entities;
+     ALTER TABLE entities_rowid RENAME TO entities;",
 ];
 
 /// Brings the schema of `conn` to the newest version.
@@ -403,6 +415,45 @@ mod tests {
         let store = SqliteStore::open(&path, Durability::Full).unwrap();
         assert!(store.tenant_exists("city").await.unwrap());
         assert_eq!(store.get("city", &e.id).await.unwrap().as_deref(), Some(&e));
+    }
+
+    #[tokio::test]
+    async fn a_file_with_the_old_entity_table_keeps_its_entities() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        // A file as the first three schema versions left it, with one entity in it.
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn.transaction().unwrap();
+            for sql in &MIGRATIONS[..3] {
+                tx.execute_batch(sql).unwrap();
+            }
+            tx.execute_batch(
+                r#"PRAGMA user_version = 3;
+                INSERT INTO tenants VALUES ('city', '2026-01-01');
+                INSERT INTO entities VALUES ('city', 'urn:ngsi-ld:T:1',
+                  '{"id":"urn:ngsi-ld:T:1","types":["https://example.org/T"],
+                    "created_at":"2026-01-01T00:00:00Z","modified_at":"2026-01-01T00:00:00Z",
+                    "attrs":{"https://example.org/n":[{"kind":"Property","value":7,
+                      "created_at":"2026-01-01T00:00:00Z","modified_at":"2026-01-01T00:00:00Z"}]}}');"#,
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path, Durability::Full).unwrap();
+        let e = store.get("city", "urn:ngsi-ld:T:1").await.unwrap().unwrap();
+        assert_eq!(e.attrs.get("https://example.org/n").unwrap()[0].value, 7);
+        // And it is written to in the new layout: an update replaces the document.
+        let mut next = (*e).clone();
+        next.attrs.get_mut("https://example.org/n").unwrap()[0].value = 8.into();
+        store
+            .apply("city", vec![Change::new(e.id.clone(), move |_| Ok(Some(next)))])
+            .await
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path, Durability::Full).unwrap();
+        let e = store.get("city", "urn:ngsi-ld:T:1").await.unwrap().unwrap();
+        assert_eq!(e.attrs.get("https://example.org/n").unwrap()[0].value, 8);
     }
 
     /// Under writes that never pause, the background checkpointer never catches up with the

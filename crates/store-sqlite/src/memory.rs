@@ -8,7 +8,7 @@ use broker::model::{AttrKind, Entity, Name};
 use broker::store::{Pager, Prefilter, StoreError};
 use geo::BoundingRect;
 use rstar::primitives::{GeomWithData, Rectangle};
-use rstar::{AABB, RTree};
+use rstar::{AABB, RTree, RTreeObject};
 use rusqlite::Connection;
 
 /// A resident entity, ordered, compared and looked up by its id: every index holds the
@@ -110,17 +110,41 @@ pub(crate) struct Tenant {
 
 impl Tenant {
     pub(crate) fn put(&mut self, e: Arc<Entity>) {
-        if let Some(old) = self.entities.get(e.id.as_str()).cloned() {
-            self.unindex(&old.0);
+        let boxes = geo_boxes(&e);
+        let old = self.entities.get(e.id.as_str()).map(|o| o.0.clone());
+        let (same_types, same_boxes) = match &old {
+            Some(o) => (o.types == e.types, geo_boxes(o) == boxes),
+            None => (false, false),
+        };
+        if let Some(o) = &old {
+            if !same_types {
+                self.unindex_types(o);
+            }
+            if !same_boxes {
+                self.unindex_geo(o);
+            }
         }
         for t in &e.types {
-            self.by_type
-                .entry(t.clone())
-                .or_default()
-                .insert(ById(e.clone()));
+            let ids = match self.by_type.get_mut(t.as_str()) {
+                Some(ids) => ids,
+                None => self.by_type.entry(t.clone()).or_default(),
+            };
+            ids.replace(ById(e.clone()));
         }
-        for b in geo_boxes(&e) {
-            self.spatial.insert(b);
+        if same_boxes {
+            // The usual update leaves its location alone: the boxes stay where they are
+            // in the tree and only point at the new state.
+            for b in &boxes {
+                for slot in self.spatial.locate_in_envelope_mut(&b.envelope()) {
+                    if slot.data.1 == b.data.1 && slot.data.0 == b.data.0 {
+                        slot.data.1 = b.data.1.clone();
+                    }
+                }
+            }
+        } else {
+            for b in boxes {
+                self.spatial.insert(b);
+            }
         }
         // `replace`: an equal (same id) element would otherwise stay.
         self.entities.replace(ById(e));
@@ -133,9 +157,17 @@ impl Tenant {
     }
 
     fn unindex(&mut self, e: &Arc<Entity>) {
+        self.unindex_geo(e);
+        self.unindex_types(e);
+    }
+
+    fn unindex_geo(&mut self, e: &Arc<Entity>) {
         for b in geo_boxes(e) {
             self.spatial.remove(&b);
         }
+    }
+
+    fn unindex_types(&mut self, e: &Arc<Entity>) {
         for t in &e.types {
             if let Some(ids) = self.by_type.get_mut(t) {
                 ids.remove(e.id.as_str());

@@ -236,7 +236,8 @@ fn commit_group(
         {
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO entities (tenant, id, doc) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc",
                 )
                 .map_err(err)?;
             let mut delete = tx
