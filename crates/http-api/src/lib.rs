@@ -77,9 +77,27 @@ pub trait Metrics: Send + Sync + 'static {
     fn render(&self) -> String;
 }
 
-/// What every handler can reach.
+/// What every handler can reach. Every request clones it, so it is one shared allocation
+/// (one reference count) rather than a bundle of them.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    /// The state over `services`.
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+pub struct Services {
     /// The broker.
     pub broker: Broker,
     /// JSON-LD contexts.

@@ -177,7 +177,7 @@ impl Application {
             });
         }
         let metrics = Arc::new(deliver::Metrics(notifier));
-        let state = AppState {
+        let state = AppState::new(http_api::Services {
             broker: broker.clone(),
             contexts,
             subscriptions,
@@ -186,7 +186,7 @@ impl Application {
             metrics,
             documents,
             leitstelle,
-        };
+        });
         let router = http_api::router(state).layer(tower_http::trace::TraceLayer::new_for_http());
         Ok(Self {
             listener,
