@@ -37,8 +37,10 @@ pub struct Entity {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
     /// When the entity was created.
+    #[serde(with = "stored_time")]
     pub created_at: Timestamp,
     /// When the entity last changed.
+    #[serde(with = "stored_time")]
     pub modified_at: Timestamp,
     /// Attributes by expanded name; each name holds its instances, at most one per datasetId.
     #[serde(default)]
@@ -206,8 +208,10 @@ struct StoredAttrRef<'a> {
     unit_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     object_type: Option<&'a Value>,
-    created_at: &'a Timestamp,
-    modified_at: &'a Timestamp,
+    #[serde(with = "stored_time")]
+    created_at: Timestamp,
+    #[serde(with = "stored_time")]
+    modified_at: Timestamp,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     sub: &'a BTreeMap<String, Attribute>,
 }
@@ -224,7 +228,9 @@ struct StoredAttr {
     unit_code: Option<Box<str>>,
     #[serde(default)]
     object_type: Option<Box<Value>>,
+    #[serde(with = "stored_time")]
     created_at: Timestamp,
+    #[serde(with = "stored_time")]
     modified_at: Timestamp,
     #[serde(default)]
     sub: BTreeMap<String, Attribute>,
@@ -259,11 +265,52 @@ impl Serialize for Attribute {
             observed_at: m.observed_at.as_deref(),
             unit_code: m.unit_code.as_deref(),
             object_type: m.object_type.as_deref(),
-            created_at: &self.created_at,
-            modified_at: &self.modified_at,
+            created_at: self.created_at,
+            modified_at: self.modified_at,
             sub: &m.sub,
         }
         .serialize(s)
+    }
+}
+
+/// System timestamps in stored documents: nanoseconds since the epoch. An integer writes
+/// and reads several times faster than RFC 3339 text (a write serialises about twenty of
+/// them per entity of ten attributes, start-up parses all of them) and is shorter. Both
+/// forms are read, so documents written as text read as they always did; a time outside
+/// the years 1677–2262 is still written as text.
+mod stored_time {
+    use chrono::DateTime;
+    use serde::{Deserializer, Serialize, Serializer, de};
+
+    use super::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        match t.timestamp_nanos_opt() {
+            Some(n) => s.serialize_i64(n),
+            None => t.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        struct Visit;
+        impl de::Visitor<'_> for Visit {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("nanoseconds since the epoch or an RFC 3339 time")
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Timestamp, E> {
+                Ok(DateTime::from_timestamp_nanos(n))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Timestamp, E> {
+                i64::try_from(n)
+                    .map(DateTime::from_timestamp_nanos)
+                    .map_err(|_| E::custom("timestamp out of range"))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Timestamp, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(Visit)
     }
 }
 
@@ -578,7 +625,7 @@ mod tests {
           ]}}"#;
 
     #[test]
-    fn stored_documents_read_and_write_back_unchanged() {
+    fn stored_documents_read_and_write_back() {
         let e: Entity = serde_json::from_str(STORED).unwrap();
         let speed = &e.attrs.get("https://example.org/speed").unwrap();
         assert_eq!(speed[0].dataset_id(), None);
@@ -596,9 +643,32 @@ mod tests {
             e.attrs.keys().map(|k| &**k).collect::<Vec<_>>(),
             ["https://example.org/owner", "https://example.org/speed"]
         );
-        let written: Value = serde_json::to_value(&e).unwrap();
-        let read: Value = serde_json::from_str(STORED).unwrap();
-        assert_eq!(written, read);
+        // Written back with times as integers, the same members otherwise, and read back
+        // to the same entity.
+        let written = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<Entity>(&written).unwrap(), e);
+        let mut written: Value = serde_json::from_str(&written).unwrap();
+        let mut stored: Value = serde_json::from_str(STORED).unwrap();
+        let jan_1 = 1_767_225_600_000_000_000_i64;
+        assert_eq!(written["created_at"], jan_1);
+        assert_eq!(
+            written["attrs"]["https://example.org/speed"][1]["sub"]["https://example.org/accuracy"]["modified_at"],
+            jan_1 + 86_400_000_000_000
+        );
+        fn untimed(v: &mut Value) {
+            match v {
+                Value::Object(m) => {
+                    m.remove("created_at");
+                    m.remove("modified_at");
+                    m.values_mut().for_each(untimed);
+                }
+                Value::Array(a) => a.iter_mut().for_each(untimed),
+                _ => {}
+            }
+        }
+        untimed(&mut written);
+        untimed(&mut stored);
+        assert_eq!(written, stored);
     }
 
     #[test]
