@@ -550,6 +550,26 @@ impl Serialize for Attrs {
     }
 }
 
+/// A map key read straight into a [`Name`] (one allocation, where a `String` or a `Cow`
+/// would take two).
+struct NameKey(Name);
+
+impl<'de> Deserialize<'de> for NameKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = NameKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an attribute name")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<NameKey, E> {
+                Ok(NameKey(Name::from(s)))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
 impl<'de> Deserialize<'de> for Attrs {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit;
@@ -560,10 +580,8 @@ impl<'de> Deserialize<'de> for Attrs {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Attrs, A::Error> {
                 let mut out = Vec::with_capacity(m.size_hint().unwrap_or(0));
-                while let Some((k, v)) =
-                    m.next_entry::<std::borrow::Cow<'de, str>, Vec<Attribute>>()?
-                {
-                    out.push((Name::from(k.as_ref()), v));
+                while let Some((NameKey(k), v)) = m.next_entry::<NameKey, Vec<Attribute>>()? {
+                    out.push((k, v));
                 }
                 // Stored maps are written in order; anything else is sorted (last one wins).
                 if !out.is_sorted_by(|a, b| a.0 < b.0) {
@@ -652,7 +670,8 @@ mod tests {
         let jan_1 = 1_767_225_600_000_000_000_i64;
         assert_eq!(written["created_at"], jan_1);
         assert_eq!(
-            written["attrs"]["https://example.org/speed"][1]["sub"]["https://example.org/accuracy"]["modified_at"],
+            written["attrs"]["https://example.org/speed"][1]["sub"]["https://example.org/accuracy"]
+                ["modified_at"],
             jan_1 + 86_400_000_000_000
         );
         fn untimed(v: &mut Value) {
@@ -693,7 +712,10 @@ mod tests {
         attrs.insert("b", a(2));
         assert_eq!(attrs.insert("a", a(10)).unwrap()[0].value, 1);
         attrs.slot("d").extend(a(4));
-        assert_eq!(attrs.keys().map(|k| &**k).collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+        assert_eq!(
+            attrs.keys().map(|k| &**k).collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
         assert_eq!(attrs.get("a").unwrap()[0].value, 10);
         assert!(attrs.remove("b").is_some() && !attrs.contains_key("b"));
         attrs.retain(|n, _| n != "c");

@@ -447,7 +447,10 @@ mod tests {
         let mut next = (*e).clone();
         next.attrs.get_mut("https://example.org/n").unwrap()[0].value = 8.into();
         store
-            .apply("city", vec![Change::new(e.id.clone(), move |_| Ok(Some(next)))])
+            .apply(
+                "city",
+                vec![Change::new(e.id.clone(), move |_| Ok(Some(next)))],
+            )
             .await
             .unwrap();
         drop(store);
