@@ -398,3 +398,49 @@ impl Memory {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use broker::model::{Attribute, Attrs};
+
+    use super::*;
+
+    fn with_attr(id: &str, name: &str) -> Entity {
+        let now = chrono::Utc::now();
+        let mut attrs = Attrs::new();
+        attrs.insert(
+            name,
+            vec![Attribute::new(AttrKind::Property, 1.into(), now)],
+        );
+        Entity {
+            id: id.into(),
+            types: vec!["https://example.org/T".into()],
+            scopes: vec![],
+            created_at: now,
+            modified_at: now,
+            attrs,
+        }
+    }
+
+    fn name_of(e: &Entity) -> Name {
+        e.attrs.keys().next().unwrap().clone()
+    }
+
+    #[test]
+    fn resident_entities_share_their_attribute_names_and_unused_ones_are_swept() {
+        let mut names = Names::default();
+        let mut a = with_attr("urn:a", "https://example.org/temperature");
+        let mut b = with_attr("urn:b", "https://example.org/temperature");
+        assert!(!Arc::ptr_eq(&name_of(&a), &name_of(&b)));
+        names.intern(&mut a);
+        names.intern(&mut b);
+        assert!(Arc::ptr_eq(&name_of(&a), &name_of(&b)));
+        // Names of entities that are gone do not stay forever.
+        for i in 0..Names::MIN_SWEEP {
+            let mut gone = with_attr("urn:gone", &format!("https://example.org/n{i}"));
+            names.intern(&mut gone);
+        }
+        assert!(names.set.len() < Names::MIN_SWEEP);
+        assert!(names.set.contains("https://example.org/temperature"));
+    }
+}
