@@ -305,6 +305,9 @@ fn run_op(
 #[derive(Default)]
 pub(crate) struct SeriesCache {
     known: HashMap<String, (i64, bool)>,
+    /// What `temporal_entities` holds for (tenant, entity): its types and creation time, so
+    /// that recording an update needs no read of its row.
+    entities: HashMap<String, (Vec<String>, i64)>,
 }
 
 /// Most series the cache remembers (about 150 bytes each).
@@ -329,9 +332,21 @@ impl SeriesCache {
         self.known.insert(key, v);
     }
 
+    fn entity_key(tenant: &str, id: &str) -> String {
+        Self::key(tenant, id, "", "")
+    }
+
+    fn put_entity(&mut self, key: String, v: (Vec<String>, i64)) {
+        if self.entities.len() >= SERIES_CACHE && !self.entities.contains_key(&key) {
+            self.entities.clear();
+        }
+        self.entities.insert(key, v);
+    }
+
     /// Forgets everything (after a rollback or a deletion of history).
     pub(crate) fn clear(&mut self) {
         self.known.clear();
+        self.entities.clear();
     }
 }
 
@@ -531,7 +546,7 @@ pub(crate) fn record(
     // Entities new to history have no series yet: theirs are created without a lookup.
     let mut fresh = std::collections::HashSet::new();
     for e in entities {
-        if record_entity(tx, tenant, e)? {
+        if record_entity(tx, tenant, e, series)? {
             fresh.insert(e.id.as_str());
         }
     }
@@ -614,27 +629,14 @@ pub(crate) fn record(
 }
 
 /// Records an entity's lifecycle; true when it is new to history.
-fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result<bool, StoreError> {
-    let old: Option<(String, i64)> = tx
-        .prepare_cached(
-            "SELECT types, created FROM temporal_entities WHERE tenant = ?1 AND id = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![tenant, e.id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-        })
-        .map_err(sql_err)?;
-    let fresh = old.is_none();
-    let (mut types, created) = match old {
-        Some((types, created)) => {
-            let types: Vec<String> = serde_json::from_str(&types).map_err(|err| {
-                StoreError(format!("corrupt types of temporal entity {}: {err}", e.id))
-            })?;
-            (types, created)
-        }
-        None => (Vec::new(), micros(e.created_at)),
-    };
-    if !fresh && e.types.iter().all(|t| types.contains(t)) {
+fn record_entity(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    e: &EntityRecord,
+    cache: &mut SeriesCache,
+) -> Result<bool, StoreError> {
+    let key = SeriesCache::entity_key(tenant, &e.id);
+    let touch = |tx: &Transaction<'_>| {
         // The usual case, an update: only the times change.
         tx.prepare_cached(
             "UPDATE temporal_entities SET modified = ?3, deleted = ?4 WHERE tenant = ?1 AND id = ?2",
@@ -647,7 +649,41 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
                 e.deleted_at.map(micros)
             ])
         })
-        .map_err(sql_err)?;
+        .map_err(sql_err)
+    };
+    if let Some((types, _)) = cache.entities.get(&key)
+        && e.types.iter().all(|t| types.contains(t))
+    {
+        touch(tx)?;
+        return Ok(false);
+    }
+    let old = match cache.entities.remove(&key) {
+        Some(known) => Some(known),
+        None => tx
+            .prepare_cached(
+                "SELECT types, created FROM temporal_entities WHERE tenant = ?1 AND id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![tenant, e.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .optional()
+            })
+            .map_err(sql_err)?
+            .map(|(types, created)| {
+                serde_json::from_str::<Vec<String>>(&types)
+                    .map(|types| (types, created))
+                    .map_err(|err| {
+                        StoreError(format!("corrupt types of temporal entity {}: {err}", e.id))
+                    })
+            })
+            .transpose()?,
+    };
+    let fresh = old.is_none();
+    let (mut types, created) = old.unwrap_or_else(|| (Vec::new(), micros(e.created_at)));
+    if !fresh && e.types.iter().all(|t| types.contains(t)) {
+        touch(tx)?;
+        cache.put_entity(key, (types, created));
         return Ok(false);
     }
     for t in &e.types {
@@ -679,6 +715,7 @@ fn record_entity(tx: &Transaction<'_>, tenant: &str, e: &EntityRecord) -> Result
     for t in &types {
         ins.execute(params![tenant, t, e.id]).map_err(sql_err)?;
     }
+    cache.put_entity(key, (types, created));
     Ok(fresh)
 }
 

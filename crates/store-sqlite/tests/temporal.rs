@@ -1198,17 +1198,36 @@ async fn the_store_records_history_with_each_change() {
             known[0].types,
             vec!["https://example.org/Vehicle".to_owned()]
         );
+        assert_eq!(known[0].created_at, t("2026-03-01T10:00:00Z"));
+        assert_eq!(known[0].modified_at, t("2026-03-01T10:02:00Z"));
         // The temporal API forgets the speed series; the next change starts a new one.
         assert!(store.delete_attr(T, CAR, SPEED, None, true).await.unwrap());
         put(&store, current(CAR, 80.0, None, "2026-03-01T10:03:00Z")).await;
         let after = car_history(&store).await;
         assert_eq!(speeds(&after), vec![json!(80.0)]);
+        // A type added later joins the ones the record had.
+        let mut truck = current(CAR, 85.0, None, "2026-03-01T10:04:00Z");
+        truck.types.push("https://example.org/Truck".into());
+        put(&store, truck).await;
+        let known = store.entities(T, None, None).await.unwrap();
+        assert_eq!(
+            known[0].types,
+            ["https://example.org/Vehicle", "https://example.org/Truck"]
+        );
+        // The temporal API forgets the whole entity; the next change records it anew.
+        assert!(store.delete_entity(T, CAR).await.unwrap());
+        assert!(store.entities(T, None, None).await.unwrap().is_empty());
+        put(&store, current(CAR, 88.0, None, "2026-03-01T10:05:00Z")).await;
+        let known = store.entities(T, None, None).await.unwrap();
+        assert_eq!(known.len(), 1);
+        assert_eq!(known[0].modified_at, t("2026-03-01T10:05:00Z"));
+        assert_eq!(speeds(&car_history(&store).await), vec![json!(88.0)]);
     }
     let store = open(&path);
     let all = car_history(&store).await;
-    assert_eq!(speeds(&all), vec![json!(80.0)]);
+    assert_eq!(speeds(&all), vec![json!(88.0)]);
     // Without `with_history` the store records nothing by itself.
-    put(&store, current(CAR, 90.0, None, "2026-03-01T10:04:00Z")).await;
+    put(&store, current(CAR, 90.0, None, "2026-03-01T10:06:00Z")).await;
     let all = car_history(&store).await;
-    assert_eq!(speeds(&all), vec![json!(80.0)]);
+    assert_eq!(speeds(&all), vec![json!(88.0)]);
 }
