@@ -181,10 +181,15 @@ impl SqliteStore {
     }
 }
 
-/// How often the checkpointer copies committed WAL frames into the database file.
+/// How often the checkpointer copies committed WAL frames into the database file. Not
+/// sooner while writes keep coming: a pass copies the newest version of every page changed
+/// since the last one, so under a hot set of entities a pass every 10 ms copied nearly every
+/// version and synced the database file whenever it caught up, and commits waited behind
+/// that disk traffic. Measured back to back (PATCH on 1,000 hot entities at 64
+/// connections): every 10 ms 6,467–6,711 updates/s, p99 25–26 ms; every 250 ms
+/// 8,390–10,124 updates/s, p99 14–15 ms. The WAL stays bounded by the writer's own
+/// checkpoint (`writer::Wal`).
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How soon the checkpointer runs again after a checkpoint that had frames to copy.
-const CHECKPOINT_BUSY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Starts the thread that checkpoints the WAL (passively: it never blocks the writer or a
 /// reader) until the store is gone.
@@ -201,24 +206,12 @@ fn checkpointer(
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
-            // Frames copied by the last checkpoint; while writes keep coming it runs again
-            // soon, so that little is left when the writer finishes one (see `writer::Wal`).
-            let (mut copied, mut last) = (0, 0);
             while alive.strong_count() > 0 {
-                std::thread::sleep(if copied > 0 {
-                    CHECKPOINT_BUSY
-                } else {
-                    CHECKPOINT_EVERY
-                });
-                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2)) {
-                    Ok(n) => {
-                        copied = if n > 0 && n != last { n } else { 0 };
-                        last = n;
-                    }
-                    Err(e) => {
-                        copied = 0;
-                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
-                    }
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2))
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
                 }
             }
         })

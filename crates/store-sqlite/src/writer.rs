@@ -61,8 +61,8 @@ pub(crate) const WAL_LIMIT: i64 = 65_536;
 /// file in the background, but under continuous writes it never catches up with the last
 /// commit, and SQLite starts the WAL over only after a checkpoint that did. So once the WAL
 /// holds more than its limit ([`WAL_LIMIT`] frames), the writer, between two commits, checkpoints the
-/// few frames the background has not copied yet; its next commit then writes the WAL from
-/// its start.
+/// frames the background has not copied yet (at most a checkpoint interval's worth); its next
+/// commit then writes the WAL from its start.
 struct Wal {
     /// Frames in the WAL after the last commit (SQLite's WAL hook sets it).
     frames: Arc<std::sync::atomic::AtomicI64>,
