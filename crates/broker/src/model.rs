@@ -130,8 +130,8 @@ impl AttrKind {
     }
 }
 
-/// An attribute name (an expanded IRI). Shared: every resident entity holds its names
-/// interned per tenant, so a million entities with `temperature` keep one copy of it.
+/// An attribute name (an expanded IRI). Shared: the store interns the names of resident
+/// entities, so a million entities with `temperature` keep one copy of it.
 pub type Name = Arc<str>;
 
 /// One attribute instance (or sub-attribute).
@@ -170,7 +170,8 @@ pub struct AttrMeta {
 }
 
 impl AttrMeta {
-    fn is_empty(&self) -> bool {
+    /// Whether none of the rare members is set.
+    pub fn is_empty(&self) -> bool {
         self == &NO_META
     }
 }

@@ -250,9 +250,7 @@ pub fn merge_fragment_with(
     }
     meta.insert("type".into(), old.kind.type_name().into());
     meta.insert(old.kind.value_member().into(), old.value.clone());
-    let parsed_meta = parse::attribute(name, name, &Value::Object(meta), ctx, now)?;
-    let mut parsed_meta = parsed_meta;
-    let parsed = parsed_meta.take_meta();
+    let parsed = parse::attribute(name, name, &Value::Object(meta), ctx, now)?.take_meta();
     let meta = old.meta_mut();
     if obj.contains_key("observedAt") {
         meta.observed_at = parsed.observed_at;

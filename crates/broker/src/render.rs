@@ -264,12 +264,7 @@ impl Serialize for AttrView<'_> {
             (AttrKind::LanguageProperty, Some(lang)) => pick_language(&a.value, lang),
             _ => None,
         };
-        let has_meta = a.dataset_id().is_some()
-            || a.observed_at().is_some()
-            || a.unit_code().is_some()
-            || a.object_type().is_some()
-            || !a.sub().is_empty()
-            || opts.sys_attrs;
+        let has_meta = !a.meta().is_empty() || opts.sys_attrs;
         if concise && !has_meta && lang_value.is_none() {
             match a.kind {
                 AttrKind::Property if !a.value.is_object() => return a.value.serialize(s),
